@@ -1,0 +1,106 @@
+"""The answers the engine gives: plain frozen dataclasses that serialise to JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+"""Corners of a card in original-image pixels, clockwise from the card's top-left."""
+
+
+@dataclass(frozen=True)
+class CardMatch:
+    """One gallery entry (a printing's face image) and how close the query came to it."""
+
+    card_id: str
+    name: str
+    set: str
+    set_name: str | None
+    collector_number: str
+    scryfall_uri: str
+    image_uri: str | None
+    score: float
+    oracle_id: str | None = None
+    face: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CardAnswer:
+    """One card found in a photo.
+
+    `confidence` is calibrated: among answers with confidence c, about c are right.
+    `unsure` is true when confidence is under the configured threshold; the caller should
+    say "not sure" and show `alternatives` instead of asserting `match`.
+    """
+
+    match: CardMatch
+    confidence: float
+    unsure: bool
+    quad: Quad
+    alternatives: tuple[CardMatch, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.match
+        return {
+            "name": m.name,
+            "scryfall_uri": m.scryfall_uri,
+            "set": m.set,
+            "set_name": m.set_name,
+            "collector_number": m.collector_number,
+            "card_id": m.card_id,
+            "image_uri": m.image_uri,
+            "score": round(m.score, 4),
+            "confidence": round(self.confidence, 4),
+            "unsure": self.unsure,
+            "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
+            "alternatives": [
+                {**a.to_json(), "score": round(a.score, 4)} for a in self.alternatives
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Everything found in one photo. An empty `cards` means no card was found."""
+
+    cards: tuple[CardAnswer, ...]
+    image_size: tuple[int, int]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cards": [c.to_json() for c in self.cards],
+            "image_size": list(self.image_size),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def match_from_json(data: dict[str, Any]) -> CardMatch:
+    """Inverse of `CardMatch.to_json`, for clients of a remote engine."""
+    names = CardMatch.__dataclass_fields__
+    return CardMatch(**{k: v for k, v in data.items() if k in names})
+
+
+def identification_from_json(data: dict[str, Any]) -> Identification:
+    """Inverse of `Identification.to_json`, for clients of a remote engine."""
+    cards = []
+    for c in data["cards"]:
+        fields = {k: c.get(k) for k in CardMatch.__dataclass_fields__ if k in c}
+        cards.append(
+            CardAnswer(
+                match=CardMatch(**fields),
+                confidence=float(c["confidence"]),
+                unsure=bool(c["unsure"]),
+                quad=tuple(tuple(p) for p in c["quad"]),  # type: ignore[arg-type]
+                alternatives=tuple(match_from_json(a) for a in c.get("alternatives", [])),
+            )
+        )
+    return Identification(
+        cards=tuple(cards),
+        image_size=tuple(data.get("image_size", (0, 0))),  # type: ignore[arg-type]
+        timings_ms=dict(data.get("timings_ms", {})),
+    )
