@@ -1,0 +1,195 @@
+"""Load benchmark of ``POST /identify``: throughput and latency percentiles at 1, 8 and 64
+concurrent clients, driven from this process against a server in another process on loopback.
+
+By default it starts ``cardsight serve --no-bots`` on a free port with the artifact set at
+``--artifacts`` (``cardsight serve`` builds the demo set there when there is none) and stops it
+afterwards; ``--url`` drives an already running server instead. Photos are the real ones in
+``--photos`` when present, else generated table scenes. Each level runs for ``--duration``
+seconds after a short warm-up. Run:
+
+    .venv/bin/python -m bench.service_load [--artifacts var/artifacts] [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PHOTOS = Path("/work/shared/data/photos")
+
+
+@dataclass
+class LevelResult:
+    clients: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    stage_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    def percentile(self, q: int) -> float:
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else float("nan")
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+
+
+def load_photos(folder: Path, limit: int) -> list[bytes]:
+    if folder.is_dir():
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if files:
+            return [p.read_bytes() for p in files[:limit]]
+    import numpy as np
+    from PIL import Image
+
+    from tests.scenes import random_scene
+
+    rng = np.random.default_rng(0)
+    photos = []
+    for i in range(min(limit, 8)):
+        scene = random_scene(rng, 1 + i % 3)
+        buf = io.BytesIO()
+        Image.fromarray(scene.image).save(buf, format="JPEG", quality=90)
+        photos.append(buf.getvalue())
+    return photos
+
+
+async def wait_ready(session: aiohttp.ClientSession, url: str, timeout_s: float,
+                     server: subprocess.Popen[bytes] | None) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            raise SystemExit(f"server exited with status {server.returncode} before it was ready")
+        try:
+            async with session.get(f"{url}/health") as resp:
+                if resp.status == 200:
+                    return await resp.json()
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.5)
+    raise SystemExit(f"{url}/health not ready within {timeout_s:.0f}s")
+
+
+async def run_level(session: aiohttp.ClientSession, url: str, photos: list[bytes], clients: int,
+                    duration_s: float, warmup_s: float, headers: dict[str, str]) -> LevelResult:
+    """`clients` closed-loop clients for warm-up + duration; only requests that finish inside
+    the measured window count, so throughput is completions per measured second."""
+    result = LevelResult(clients, duration_s)
+    measure_from = time.perf_counter() + warmup_s
+    stop_at = measure_from + duration_s
+
+    async def client(index: int) -> None:
+        n = index
+        while (sent := time.perf_counter()) < stop_at:
+            photo = photos[n % len(photos)]
+            n += clients
+            try:
+                async with session.post(f"{url}/identify", data=photo, headers=headers) as resp:
+                    status = resp.status
+                    body = await resp.json(content_type=None)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                status, body = 0, None  # 0: connection failed or garbled answer
+            done = time.perf_counter()
+            if not measure_from <= done <= stop_at:
+                continue
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status == 200:
+                result.latencies_ms.append((done - sent) * 1e3)
+                for stage, ms in body["timings_ms"].items():
+                    result.stage_ms.setdefault(stage, []).append(ms)
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(artifacts: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CARDSIGHT_SERVICE_ACCESS_LOG": "false", "PYTHONPATH": str(REPO)}
+    env.pop("CARDSIGHT_API_TOKEN", None)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cardsight.cli", "serve", "--no-bots", "--port", str(port),
+         "--artifacts", str(artifacts)],
+        cwd=REPO, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+    )
+
+
+def print_report(info: dict, photos: int, results: list[LevelResult]) -> None:
+    print(f"engine: model {info.get('model_version')}, index {info.get('index_version')}, "
+          f"gallery {info.get('gallery_size')} printings; {photos} distinct photos; "
+          f"{os.cpu_count()} CPUs shared by client and server")
+    print(f"{'clients':>7} {'requests':>8} {'ok/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  statuses")
+    for r in results:
+        ok = len(r.latencies_ms)
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(r.statuses.items()))
+        print(f"{r.clients:>7} {sum(r.statuses.values()):>8} {ok / r.seconds:>7.2f} "
+              f"{r.percentile(50):>8.0f} {r.percentile(95):>8.0f} {r.percentile(99):>8.0f}  {statuses}")
+    for r in results:
+        if r.stage_ms:
+            stages = ", ".join(f"{k} {statistics.fmean(v):.0f}" for k, v in r.stage_ms.items())
+            print(f"engine time per answer at {r.clients} client(s), mean ms: {stages}")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    photos = load_photos(args.photos, args.max_photos)
+    server = None
+    url = args.url.rstrip("/") if args.url else None
+    if url is None:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = start_server(args.artifacts, port, REPO / "bench" / "out" / "service_load_server.log")
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+    try:
+        timeout = aiohttp.ClientTimeout(total=120)
+        connector = aiohttp.TCPConnector(limit=max(args.clients))
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            info = await wait_ready(session, url, args.ready_timeout, server)
+            results = []
+            for clients in args.clients:
+                results.append(await run_level(session, url, photos, clients, args.duration,
+                                               args.warmup, headers))
+                print(f"  {clients} client(s) done", file=sys.stderr)
+        print_report(info, len(photos), results)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="drive this running server instead of starting one")
+    parser.add_argument("--artifacts", type=Path, default=REPO / "var" / "artifacts")
+    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("--max-photos", type=int, default=32)
+    parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 64])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per level")
+    parser.add_argument("--ready-timeout", type=float, default=900.0,
+                        help="how long to wait for the server (a first demo build takes minutes)")
+    parser.add_argument("--token", default=os.environ.get("CARDSIGHT_API_TOKEN"))
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

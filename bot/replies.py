@@ -1,0 +1,177 @@
+"""What the bots say, decided once for both platforms.
+
+Discord renders a `Reply` as an embed with buttons and Telegram as an HTML message with inline
+buttons, but the wording, the confidence shown, when to say "not sure" and which alternatives
+to offer all come from here, so the two platforms give the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine.errors import RecognizerError
+from engine.types import CardAnswer, CardMatch, Identification
+
+
+class ReplyKind(StrEnum):
+    FOUND = "found"  # one card, sure
+    UNSURE = "unsure"  # one card, not sure: show candidates
+    SEVERAL = "several"  # several cards in one photo: compact list
+    LOOKUP = "lookup"  # a catalog entry by name or a picked alternative (no photo confidence)
+    NOT_FOUND = "not_found"  # no card in the photo / no name matched
+    LIMITED = "limited"  # cooldown or server budget
+    ERROR = "error"  # bad input or engine trouble
+
+
+@dataclass(frozen=True)
+class CardLine:
+    """One card as shown to a user."""
+
+    card_id: str
+    name: str
+    url: str
+    set_code: str
+    set_name: str | None
+    collector_number: str
+    image_uri: str | None
+    confidence: float | None = None
+    unsure: bool = False
+
+    @classmethod
+    def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False) -> CardLine:
+        return cls(
+            card_id=match.card_id,
+            name=match.name,
+            url=match.scryfall_uri,
+            set_code=match.set.upper(),
+            set_name=match.set_name,
+            collector_number=match.collector_number,
+            image_uri=match.image_uri,
+            confidence=confidence,
+            unsure=unsure,
+        )
+
+    @property
+    def printing(self) -> str:
+        """``Alpha (LEA) #161``: enough to tell printings apart without the set symbol."""
+        where = f"{self.set_name} ({self.set_code})" if self.set_name else self.set_code
+        return f"{where} #{self.collector_number}"
+
+    @property
+    def confidence_text(self) -> str | None:
+        if self.confidence is None:
+            return None
+        label = "not sure" if self.unsure else "confidence"
+        return f"{label} {format_percent(self.confidence)}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button that switches the answer to another catalog entry."""
+
+    card_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A platform-neutral answer: a headline, the cards to show, and the buttons to offer."""
+
+    kind: ReplyKind
+    headline: str
+    cards: tuple[CardLine, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    note: str | None = None
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind in (ReplyKind.NOT_FOUND, ReplyKind.LIMITED, ReplyKind.ERROR)
+
+
+NO_CARD = "I couldn't find a Magic card in that photo. Try a closer, well-lit shot with the whole card visible."
+NOT_SURE = "Not sure which card this is. Best guesses:"
+NOT_IMAGE = "Send me a photo of a Magic card (or use /card Name to look one up)."
+SHUTTING_DOWN = "I'm restarting right now. Please send that again in a minute."
+
+
+def format_percent(value: float) -> str:
+    """Calibrated confidences near 1 are shown as 99%, never a misleading 100%."""
+    pct = math.floor(max(0.0, min(1.0, value)) * 100)
+    return f"{min(pct, 99)}%"
+
+
+def choice_label(match: CardMatch) -> str:
+    """Buttons hold at most 80 characters on Discord and should stay short on Telegram."""
+    label = f"{match.name} ({match.set.upper()} #{match.collector_number})"
+    return label if len(label) <= 80 else label[:79] + "…"
+
+
+def from_identification(ident: Identification, max_alternatives: int = 4) -> Reply:
+    if not ident.cards:
+        return Reply(ReplyKind.NOT_FOUND, NO_CARD)
+    if len(ident.cards) > 1:
+        return _several(ident.cards)
+    answer = ident.cards[0]
+    line = CardLine.from_match(answer.match, answer.confidence, answer.unsure)
+    if answer.unsure:
+        candidates = _distinct((answer.match, *answer.alternatives))[: max_alternatives + 1]
+        return Reply(
+            ReplyKind.UNSURE,
+            NOT_SURE,
+            cards=(line,),
+            choices=tuple(Choice(m.card_id, choice_label(m)) for m in candidates),
+        )
+    alternatives = _distinct(answer.alternatives, exclude=answer.match.card_id)[:max_alternatives]
+    return Reply(
+        ReplyKind.FOUND,
+        answer.match.name,
+        cards=(line,),
+        choices=tuple(Choice(m.card_id, choice_label(m)) for m in alternatives),
+    )
+
+
+def _several(answers: tuple[CardAnswer, ...]) -> Reply:
+    lines = tuple(CardLine.from_match(a.match, a.confidence, a.unsure) for a in answers)
+    unsure = sum(a.unsure for a in answers)
+    note = f"{unsure} of them I'm not sure about." if unsure else None
+    return Reply(ReplyKind.SEVERAL, f"I see {len(answers)} cards:", cards=lines, note=note)
+
+
+def from_lookup(query: str, matches: list[CardMatch], max_alternatives: int = 4) -> Reply:
+    if not matches:
+        return Reply(ReplyKind.NOT_FOUND, f"No card named like “{query}” in my catalog.")
+    best, rest = matches[0], _distinct(matches[1:], exclude=matches[0].card_id)[:max_alternatives]
+    return Reply(
+        ReplyKind.LOOKUP,
+        best.name,
+        cards=(CardLine.from_match(best),),
+        choices=tuple(Choice(m.card_id, choice_label(m)) for m in rest),
+    )
+
+
+def from_choice(match: CardMatch | None) -> Reply:
+    if match is None:
+        return Reply(ReplyKind.NOT_FOUND, "That card is no longer in my catalog.")
+    return Reply(ReplyKind.LOOKUP, match.name, cards=(CardLine.from_match(match),))
+
+
+def from_error(exc: RecognizerError) -> Reply:
+    return Reply(ReplyKind.ERROR, exc.user_message)
+
+
+def rate_limited(retry_after: float) -> Reply:
+    seconds = max(1, math.ceil(retry_after))
+    return Reply(ReplyKind.LIMITED, f"Slow down a little: try again in {seconds} s.")
+
+
+def _distinct(matches: tuple[CardMatch, ...] | list[CardMatch], exclude: str | None = None) -> list[CardMatch]:
+    """Alternatives can repeat a printing (several faces/crops); show each card_id once."""
+    seen = {exclude} if exclude else set()
+    out = []
+    for m in matches:
+        if m.card_id not in seen:
+            seen.add(m.card_id)
+            out.append(m)
+    return out

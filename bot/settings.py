@@ -1,0 +1,104 @@
+"""Settings for the chat bots: config section ``[bot]`` / env ``CARDSIGHT_BOT_<FIELD>``.
+
+Tokens are deliberately not fields here: they come from `read_secret` (``$DISCORD_TOKEN`` /
+``$DISCORD_TOKEN_FILE``, ``$TELEGRAM_TOKEN`` / ``$TELEGRAM_TOKEN_FILE``) so that a config file
+checked into a repository can never carry one, and so that a settings object is safe to log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cardsight.config import ConfigError, load_section, read_secret
+
+DISCORD_TOKEN = "DISCORD_TOKEN"
+TELEGRAM_TOKEN = "TELEGRAM_TOKEN"
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """Behaviour shared by both platforms, then the per-platform knobs."""
+
+    # Shared: abuse limits and input limits.
+    cooldown_seconds: float = 3.0
+    """Minimum gap between two photo identifications by the same user."""
+    guild_requests_per_minute: int = 30
+    """Photos identified per minute per Discord server / Telegram group; 0 disables the limit."""
+    max_attachment_bytes: int = 15_000_000
+    """Larger attachments are refused before download (Telegram bots can fetch at most 20 MB)."""
+    max_alternatives: int = 4
+    """Alternatives offered as buttons under an answer."""
+    max_lookups_per_message: int = 3
+    """``[[Name]]`` lookups answered from one message; the rest are ignored."""
+    shutdown_grace_seconds: float = 30.0
+    """How long a stop waits for in-flight photos to be answered."""
+
+    # Discord.
+    discord_passive_guild_ids: tuple[int, ...] = ()
+    """Servers where every photo posted in any channel is identified (needs message content)."""
+    discord_passive_channel_ids: tuple[int, ...] = ()
+    """Channels where every photo posted is identified (needs the message-content intent)."""
+    discord_bracket_lookups: bool = True
+    """Answer ``[[Card Name]]`` in passive servers/channels."""
+    discord_sync_commands: bool = True
+    """Register the slash and context-menu commands with Discord at start-up."""
+    discord_shard_count: int | None = None
+    """None lets Discord choose (AutoShardedClient asks ``/gateway/bot``)."""
+    discord_api_base: str = "https://discord.com/api/v10"
+    """REST base URL; change only to point at a proxy or a test stand-in."""
+
+    # Telegram.
+    telegram_mode: str = "polling"
+    """``polling`` (no public address needed) or ``webhook``."""
+    telegram_webhook_url: str | None = None
+    """Public HTTPS URL Telegram posts updates to (webhook mode)."""
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8443
+    telegram_webhook_path: str = "telegram"
+    telegram_poll_timeout_seconds: int = 30
+    """Long-poll duration of one ``getUpdates`` call."""
+    telegram_bracket_lookups: bool = True
+    """Answer ``[[Card Name]]`` in Telegram text messages."""
+    telegram_api_base: str = "https://api.telegram.org/bot"
+    telegram_file_base: str = "https://api.telegram.org/file/bot"
+
+    def __post_init__(self) -> None:
+        if self.telegram_mode not in ("polling", "webhook"):
+            raise ValueError(f"telegram_mode must be 'polling' or 'webhook', not {self.telegram_mode!r}")
+        if self.telegram_mode == "webhook" and not self.telegram_webhook_url:
+            raise ValueError("telegram_mode = 'webhook' needs telegram_webhook_url")
+        if self.cooldown_seconds < 0 or self.guild_requests_per_minute < 0:
+            raise ValueError("cooldown_seconds and guild_requests_per_minute must be >= 0")
+        if self.max_attachment_bytes <= 0:
+            raise ValueError("max_attachment_bytes must be > 0")
+        if not 0 <= self.max_alternatives <= 5:
+            raise ValueError("max_alternatives must be between 0 and 5 (one button row)")
+
+    @property
+    def discord_passive(self) -> bool:
+        """Passive mode needs the privileged message-content intent, so only ask when used."""
+        return bool(self.discord_passive_guild_ids or self.discord_passive_channel_ids)
+
+
+@dataclass(frozen=True)
+class BotTokens:
+    """The secrets, kept apart from `BotSettings`; `repr` never shows them."""
+
+    discord: str | None = None
+    telegram: str | None = None
+
+    def __repr__(self) -> str:
+        shown = {k: "set" if v else "unset" for k, v in (("discord", self.discord), ("telegram", self.telegram))}
+        return f"BotTokens(discord={shown['discord']}, telegram={shown['telegram']})"
+
+
+def load_bot_settings(env: Mapping[str, str] | None = None, **overrides: object) -> BotSettings:
+    return load_section("bot", BotSettings, env=env, **overrides)
+
+
+def load_tokens(env: Mapping[str, str] | None = None) -> BotTokens:
+    tokens = BotTokens(discord=read_secret(DISCORD_TOKEN, env), telegram=read_secret(TELEGRAM_TOKEN, env))
+    if tokens.telegram is not None and ":" not in tokens.telegram:
+        raise ConfigError(f"{TELEGRAM_TOKEN} does not look like a BotFather token (expected 'digits:letters')")
+    return tokens

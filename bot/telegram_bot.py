@@ -1,0 +1,270 @@
+"""The Telegram adapter (python-telegram-bot v22): photos, image documents, `/card`, buttons.
+
+Like the Discord adapter it only translates: answers come from `bot.answering`/`bot.replies`.
+Updates are processed concurrently (one slow photo does not hold up the chat), outgoing calls go
+through PTB's `AIORateLimiter` (Telegram's flood limits), and polling is the default because it
+needs no public address; webhook mode is a setting.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import replies
+from bot.answering import Answerer, bracket_queries
+from bot.replies import CardLine, Reply, ReplyKind
+from bot.settings import BotSettings
+from engine.errors import ImageError
+
+log = logging.getLogger("cardsight.bot.telegram")
+
+CALLBACK_PREFIX = "card:"
+USAGE = (
+    "Send me a photo of a Magic card and I'll name it.\n"
+    "• /card as a reply to a photo identifies that photo\n"
+    "• /card Lightning Bolt looks a card up by name\n"
+    "• [[Lightning Bolt]] in a message does the same"
+)
+COMMANDS = [BotCommand("card", "Identify the photo you reply to, or look up a card: /card Name")]
+
+
+def _text(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+def _card_html(card: CardLine) -> str:
+    parts = [_text(card.printing)]
+    if card.confidence_text:
+        parts.append(card.confidence_text)
+    return f'<b><a href="{html.escape(card.url)}">{_text(card.name)}</a></b>\n' + " · ".join(parts)
+
+
+def reply_html(reply: Reply) -> str:
+    """The same content as the Discord embed, as Telegram HTML."""
+    if reply.is_problem:
+        return _text(reply.headline)
+    if reply.kind is ReplyKind.SEVERAL:
+        lines = [_text(reply.headline)]
+        for i, card in enumerate(reply.cards, 1):
+            lines.append(f"{i}. " + _card_html(card).replace("\n", " · ", 1))
+        if reply.note:
+            lines.append(_text(reply.note))
+        return "\n".join(lines)
+    text = _card_html(reply.cards[0])
+    if reply.kind is ReplyKind.UNSURE:
+        text = f"{_text(reply.headline)}\n{text}"
+    return text
+
+
+def reply_markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """One button per alternative; callback data is capped at 64 bytes by Telegram."""
+    rows = [
+        [InlineKeyboardButton(c.label, callback_data=CALLBACK_PREFIX + c.card_id)]
+        for c in reply.choices
+        if len((CALLBACK_PREFIX + c.card_id).encode()) <= 64
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def link_preview(reply: Reply) -> LinkPreviewOptions:
+    """Show the card image as a small preview (the Discord thumbnail's counterpart)."""
+    if len(reply.cards) == 1 and reply.cards[0].image_uri and reply.cards[0].image_uri.startswith("http"):
+        return LinkPreviewOptions(url=reply.cards[0].image_uri, prefer_small_media=True)
+    return LinkPreviewOptions(is_disabled=True)
+
+
+async def send_reply(message: Message, reply: Reply) -> None:
+    await message.reply_text(
+        reply_html(reply),
+        parse_mode=ParseMode.HTML,
+        reply_markup=reply_markup(reply),
+        link_preview_options=link_preview(reply),
+    )
+
+
+def _image_of(message: Message | None) -> tuple[str, int | None, str | None] | None:
+    """(file_id, size, mime type) of the photo or image document in `message`, if any."""
+    if message is None:
+        return None
+    if message.photo:
+        biggest = message.photo[-1]  # Telegram lists sizes smallest first
+        return biggest.file_id, biggest.file_size, "image/jpeg"
+    doc = message.document
+    if doc is not None and doc.mime_type and doc.mime_type.startswith("image/"):
+        return doc.file_id, doc.file_size, doc.mime_type
+    return None
+
+
+class TelegramHandlers:
+    """PTB callbacks bound to one `Answerer`."""
+
+    def __init__(self, answerer: Answerer, settings: BotSettings) -> None:
+        self.answerer = answerer
+        self.settings = settings
+
+    def register(self, app: Application) -> None:
+        app.add_handler(CommandHandler(["start", "help"], self.on_help))
+        app.add_handler(CommandHandler("card", self.on_card))
+        app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, self.on_photo))
+        app.add_handler(
+            MessageHandler(filters.Document.ALL & ~filters.Document.IMAGE & filters.ChatType.PRIVATE, self.on_not_image)
+        )
+        if self.settings.telegram_bracket_lookups:
+            app.add_handler(MessageHandler(filters.TEXT & filters.Regex(r"\[\[.+?\]\]"), self.on_brackets))
+        app.add_handler(CallbackQueryHandler(self.on_choice, pattern=f"^{CALLBACK_PREFIX}"))
+        app.add_error_handler(self.on_error)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message:
+            await update.effective_message.reply_text(USAGE)
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._identify(update, context, update.effective_message, asked=False)
+
+    async def on_card(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        if context.args:
+            async with self.answerer.tracked("telegram", "lookup"):
+                await send_reply(message, await self.answerer.lookup(" ".join(context.args)))
+        elif _image_of(message.reply_to_message) is not None:
+            await self._identify(update, context, message.reply_to_message, asked=True)
+        else:
+            await message.reply_text(USAGE)
+
+    async def on_not_image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is not None:
+            await send_reply(update.effective_message, replies.from_error(ImageError("document is not an image")))
+
+    async def on_brackets(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        async with self.answerer.tracked("telegram", "brackets"):
+            for query in bracket_queries(message.text, self.settings.max_lookups_per_message):
+                await send_reply(message, await self.answerer.lookup(query))
+
+    async def on_choice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or not query.data:
+            return
+        async with self.answerer.tracked("telegram", "choice"):
+            reply = await self.answerer.choice(query.data.removeprefix(CALLBACK_PREFIX))
+            await query.answer()
+            if query.message is not None and isinstance(query.message, Message):
+                # Keep the original buttons so the user can flip between candidates.
+                await query.edit_message_text(
+                    reply_html(reply),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=query.message.reply_markup,
+                    link_preview_options=link_preview(reply),
+                )
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler failed: %r", context.error, exc_info=context.error)
+
+    async def _identify(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, source: Message | None, *, asked: bool
+    ) -> None:
+        message, image = update.effective_message, _image_of(source)
+        if message is None or image is None:
+            return
+        file_id, size, mime = image
+        chat = update.effective_chat
+        in_group = chat is not None and chat.type != ChatType.PRIVATE
+        async with self.answerer.tracked("telegram", "photo"):
+            refusal = self.answerer.refuse_photo(
+                ("telegram", update.effective_user.id if update.effective_user else 0),
+                ("telegram", chat.id) if in_group and chat else None,
+                size=size,
+                content_type=mime,
+            )
+            if refusal is not None:
+                if asked or not in_group:  # photos merely posted in a group get no refusal spam
+                    await send_reply(message, refusal)
+                return
+
+            async def download() -> bytes:
+                file = await context.bot.get_file(file_id)
+                return bytes(await file.download_as_bytearray())
+
+            await message.reply_chat_action("typing")
+            await send_reply(message, await self.answerer.identify(download))
+
+
+def build_application(answerer: Answerer, settings: BotSettings, token: str) -> Application:
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_base)
+        .base_file_url(settings.telegram_file_base)
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter())
+        .get_updates_read_timeout(settings.telegram_poll_timeout_seconds + 10)
+        .build()
+    )
+    TelegramHandlers(answerer, settings).register(app)
+    return app
+
+
+class TelegramBot:
+    """Start/stop of one PTB `Application` without `run_polling` (which would own the loop)."""
+
+    def __init__(self, answerer: Answerer, settings: BotSettings, token: str, webhook_secret: str | None = None) -> None:
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.settings = settings
+        self.webhook_secret = webhook_secret
+        self.app = build_application(answerer, settings, token)
+
+    async def start(self) -> None:
+        s = self.settings
+        await self.app.initialize()
+        await self.app.bot.set_my_commands(COMMANDS)
+        await self.app.start()
+        assert self.app.updater is not None
+        if s.telegram_mode == "webhook":
+            await self.app.updater.start_webhook(
+                listen=s.telegram_webhook_listen,
+                port=s.telegram_webhook_port,
+                url_path=s.telegram_webhook_path,
+                webhook_url=s.telegram_webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await self.app.updater.start_polling(
+                timeout=s.telegram_poll_timeout_seconds, allowed_updates=Update.ALL_TYPES
+            )
+        log.info("telegram: started as @%s (%s)", self.app.bot.username, s.telegram_mode)
+
+    async def stop_intake(self) -> None:
+        """Stop fetching updates; handlers already running carry on."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+
+    async def close(self) -> None:
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()

@@ -1,0 +1,75 @@
+"""`cardsight bot [discord|telegram|all]`: run the chat bots without the HTTP API.
+
+The engine is either loaded in this process (`--artifacts`) or another machine's service
+(`--engine-url`), which lets several bot processes share one model server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+log = logging.getLogger("cardsight.bot")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bot",
+        help="run the Discord and/or Telegram bot",
+        description="Run the chat bots whose tokens are set (DISCORD_TOKEN, TELEGRAM_TOKEN).",
+    )
+    parser.add_argument("platform", nargs="?", choices=("discord", "telegram", "all"), default="all")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--artifacts", type=Path, help="load the model and catalog from this directory")
+    source.add_argument(
+        "--engine-url",
+        help="use a running cardsight service instead, e.g. http://engine:8080 "
+        "(its token from $CARDSIGHT_ENGINE_TOKEN or $CARDSIGHT_API_TOKEN)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from bot.runner import PLATFORMS, start_bots
+    from bot.settings import load_bot_settings, load_tokens
+    from cardsight.config import ConfigError, read_secret
+    from service.holder import close_engine
+
+    settings = load_bot_settings()
+    tokens = load_tokens()
+    platforms = PLATFORMS if args.platform == "all" else (args.platform,)
+    if not any(getattr(tokens, p) for p in platforms):
+        names = " or ".join(f"{p.upper()}_TOKEN" for p in platforms)
+        raise ConfigError(f"no bot to run: set {names} (or {names.replace('TOKEN', 'TOKEN_FILE')})")
+
+    if args.engine_url:
+        from service.client import RemoteRecognizer
+        from service.settings import API_TOKEN_SECRET, ENGINE_TOKEN_SECRET
+
+        token = read_secret(ENGINE_TOKEN_SECRET) or read_secret(API_TOKEN_SECRET)
+        engine = RemoteRecognizer(args.engine_url, token=token)
+    else:
+        from engine.recognizer import Recognizer
+
+        engine = Recognizer.load(args.artifacts) if args.artifacts else Recognizer.load()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        group = await start_bots(engine, settings, tokens=tokens, platforms=platforms)
+        log.info("running: %s (Ctrl-C to stop)", ", ".join(group.names))
+        await stop.wait()
+        log.info("stopping: finishing %d request(s) in flight", group.answerer.in_flight)
+        await group.stop()
+    finally:
+        await close_engine(engine)
+    return 0

@@ -1,0 +1,55 @@
+"""`cardsight compare A B`: are two images the same card? Distance and verdict."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("compare", help="are two card photos/scans the same card?")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--artifacts", type=Path, help="artifact set whose model is used")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cardsight.config import load_section
+    from engine.decode import decode_image
+    from engine.detect import detect_cards
+    from engine.errors import ImageError
+    from engine.recognizer import Recognizer
+    from engine.settings import EngineSettings
+
+    settings = load_section("engine", EngineSettings)
+    recognizer = Recognizer.load(args.artifacts, settings)
+    try:
+        crops = []
+        for path in (args.a, args.b):
+            image = decode_image(path.read_bytes(), max_bytes=settings.max_bytes,
+                                 max_pixels=settings.max_pixels)
+            cards = detect_cards(image.rgb, crop_size=recognizer.embedder.input_size, max_cards=1)
+            if not cards:
+                raise ImageError(f"{path}: no card found")
+            crops.append(cards[0].crop)
+        a, b = crops
+        vectors = recognizer.embed_crops([a, b, np.ascontiguousarray(b[::-1, ::-1])])
+        similarity = float(max(vectors[0] @ vectors[1], vectors[0] @ vectors[2]))
+        threshold = same_card_threshold(recognizer)
+        verdict = "same card" if similarity >= threshold else "different cards"
+        print(f"similarity {similarity:.3f} (distance {1 - similarity:.3f}): {verdict} "
+              f"(threshold {threshold:.3f})")
+        return 0
+    finally:
+        recognizer.close()
+
+
+def same_card_threshold(recognizer) -> float:
+    """The top score at which the calibrated confidence reaches one half, with a clear margin."""
+    cal = recognizer.calibrator
+    if cal.w_top <= 0:
+        return 0.8
+    return float(min(0.99, max(0.0, -(cal.bias + cal.w_margin * 0.05) / cal.w_top)))

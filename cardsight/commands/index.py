@@ -1,0 +1,40 @@
+"""`cardsight index`: build the artifact set the engine loads from a gallery folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "index", help="build an artifact set (model, index, catalog, calibration) from a gallery",
+        description="DIR holds cards.jsonl (Scryfall-shaped records whose `image` is a path "
+        "relative to DIR) and the images: the output of `cardsight sync` or `cardsight synth cards`.",
+    )
+    p.add_argument("--gallery", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, default=Path("var/artifacts"), metavar="ARTIFACTS")
+    p.add_argument("--model", type=Path, metavar="RUN",
+                   help="trained run folder (from `cardsight train`); default: ImageNet backbone")
+    p.add_argument("--kind", choices=("flat", "hnsw", "ivf"), help="Faiss index kind")
+    p.add_argument("--calibration-photos", type=int, metavar="N",
+                   help="simulated photos used to fit confidence")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.config import RunConfig, load_run_config
+    from training.index_build import build_artifacts
+
+    cfg = load_run_config(args.model / "config.toml") if args.model else RunConfig()
+    if args.kind:
+        cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, kind=args.kind))
+    if args.calibration_photos is not None:
+        cfg = dataclasses.replace(
+            cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos)
+        )
+    published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
+    m = published.manifest
+    print(f"artifact set {m['version']}: {m['gallery_size']} entries at {published.path}")
+    return 0

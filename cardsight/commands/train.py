@@ -1,0 +1,41 @@
+"""`cardsight train`: fine-tune the embedding model on a gallery, then (optionally) index it."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="fine-tune the embedding model on a gallery",
+        description="Fine-tune with Circle Loss on (reference, simulated photo) pairs. "
+        "A killed run resumes from its last checkpoint when started again with the same --out.",
+    )
+    p.add_argument("--gallery", type=Path, required=True, help="folder with cards.jsonl and images")
+    p.add_argument("--out", type=Path, default=Path("var/runs/default"), help="run folder")
+    p.add_argument("--config", type=Path, help="run config TOML (see training/default.toml)")
+    p.add_argument("--steps", type=int, help="override [train].steps")
+    p.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
+    p.add_argument("--index", type=Path, metavar="ARTIFACTS",
+                   help="after training, build an artifact set here from the same gallery")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.config import load_run_config
+    from training.gallery import read_gallery
+    from training.index_build import build_artifacts
+    from training.train import train
+
+    cfg = load_run_config(args.config)
+    if args.steps is not None:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=args.steps))
+    items = read_gallery(args.gallery)
+    weights = train([i.image_path for i in items], args.out, cfg, restart=args.restart)
+    print(f"weights: {weights}")
+    if args.index:
+        published = build_artifacts(args.gallery, args.index, model_dir=args.out)
+        print(f"artifact set: {published.path}")
+    return 0

@@ -1,0 +1,149 @@
+"""Card quadrilateral geometry: corner order, rectified aspect, overlap, perspective warp.
+
+Kept apart from detection so the recognizer, the benchmark and the tests share one
+definition of "card corners in TL, TR, BR, BL order, upright in portrait".
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+CARD_ASPECT = 63.0 / 88.0
+"""Width over height of a Magic card in portrait."""
+
+NEXT_CORNER = np.array([1, 2, 3, 0])
+"""Index of each corner's clockwise neighbour: quad[NEXT_CORNER] - quad are the sides."""
+
+
+def order_corners(points: np.ndarray, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Four points -> float32 (4, 2) TL, TR, BR, BL of a portrait card.
+
+    Corners go clockwise on screen, the first side is the card's short one (judged after
+    undoing perspective when `image_size` is given, so a foreshortened card that looks
+    landscape still comes out portrait), and of the two such starts (180 degrees apart)
+    the one whose top edge sits higher wins, so an upright card comes out upright.
+    """
+    pts = np.asarray(points, dtype=np.float32).reshape(4, 2)
+    centre = pts.sum(axis=0) / 4.0
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]  # y points down, so rising angle is clockwise on screen
+    if rectified_aspect(pts, image_size) > 1.0:
+        pts = pts[NEXT_CORNER]
+    flipped = pts[[2, 3, 0, 1]]
+    if flipped[0, 1] + flipped[1, 1] < pts[0, 1] + pts[1, 1]:
+        pts = flipped
+    return np.ascontiguousarray(pts, dtype=np.float32)
+
+
+def side_lengths(quad: np.ndarray) -> tuple[float, float]:
+    """Mean (width, height) of an ordered quad, averaging opposite sides."""
+    sides = np.hypot(*(quad[NEXT_CORNER] - quad).T)
+    return float(sides[0] + sides[2]) / 2.0, float(sides[1] + sides[3]) / 2.0
+
+
+def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None) -> float:
+    """Width over height of the real rectangle behind an ordered quad.
+
+    With `image_size` (W, H) the perspective is undone by estimating the focal length
+    from the quad itself, principal point at the image centre (Zhang and He, "Whiteboard
+    scanning and image enhancement", 2007): a card seen at a low angle looks square but
+    rectifies to 0.72. Near-affine views, where the focal length is unobservable, fall
+    back to the ratio of mean side lengths.
+    """
+    width, height = side_lengths(quad)
+    fallback = width / max(height, 1e-6)
+    if image_size is None:
+        return fallback
+    u0, v0 = image_size[0] / 2.0, image_size[1] / 2.0
+    tl, tr, br, bl = (np.array([x, y, 1.0]) for x, y in np.asarray(quad, dtype=np.float64))
+    m1, m2, m3, m4 = tl, tr, bl, br
+    cross14 = np.cross(m1, m4)
+    denom2, denom3 = np.cross(m2, m4) @ m3, np.cross(m3, m4) @ m2
+    if abs(denom2) < 1e-9 or abs(denom3) < 1e-9:
+        return fallback
+    n2 = (cross14 @ m3) / denom2 * m2 - m1
+    n3 = (cross14 @ m2) / denom3 * m3 - m1
+    if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
+        return fallback  # a pair of sides is parallel: no vanishing point, no focal length
+    f2 = -(
+        n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0
+        + n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0
+    ) / (n2[2] * n3[2])
+    long_side = float(max(image_size))
+    if not 0.25 * long_side**2 <= f2 <= 25.0 * long_side**2:
+        return fallback  # implausible lens: the quad is near-affine or not a rectangle
+    k_inv = np.linalg.inv(np.array([[np.sqrt(f2), 0.0, u0], [0.0, np.sqrt(f2), v0], [0.0, 0.0, 1.0]]))
+    ray2, ray3 = k_inv @ n2, k_inv @ n3
+    return float(np.sqrt((ray2 @ ray2) / (ray3 @ ray3)))
+
+
+def card_aspect_error(quad: np.ndarray, image_size: tuple[int, int] | None = None) -> float:
+    """Relative distance of the quad's rectified short/long ratio from a card's 63:88."""
+    ratio = rectified_aspect(quad, image_size)
+    ratio = min(ratio, 1.0 / max(ratio, 1e-6))
+    return abs(ratio - CARD_ASPECT) / CARD_ASPECT
+
+
+def is_plausible_card(quad: np.ndarray, max_cos: float = 0.6, min_side_ratio: float = 0.5) -> bool:
+    """True when every corner is near-square and opposite sides are similar.
+
+    A card under the perspective of a hand-held photo keeps corners within ~55-125
+    degrees; slivers, triangles and kites from merged contours do not.
+    """
+    sides = quad[NEXT_CORNER] - quad
+    lengths = np.hypot(sides[:, 0], sides[:, 1])
+    if lengths.min() < 1.0:
+        return False
+    incoming = -sides[[3, 0, 1, 2]]
+    cosines = (sides * incoming).sum(axis=1) / (lengths * lengths[[3, 0, 1, 2]])
+    if np.abs(cosines).max() > max_cos:
+        return False
+    return bool(
+        min(lengths[0], lengths[2]) >= min_side_ratio * max(lengths[0], lengths[2])
+        and min(lengths[1], lengths[3]) >= min_side_ratio * max(lengths[1], lengths[3])
+    )
+
+
+def quad_area(quad: np.ndarray) -> float:
+    return float(abs(cv2.contourArea(np.asarray(quad, dtype=np.float32))))
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(intersection over union, intersection over the smaller area) of two convex quads."""
+    inter, _ = cv2.intersectConvexConvex(
+        np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    )
+    area_a, area_b = quad_area(a), quad_area(b)
+    union = area_a + area_b - inter
+    return (
+        float(inter / union) if union > 0 else 0.0,
+        float(inter / min(area_a, area_b)) if min(area_a, area_b) > 0 else 0.0,
+    )
+
+
+def warp_quad(rgb: np.ndarray, quad: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Perspective-warp the ordered quad to an upright (size[1], size[0]) crop.
+
+    Large quads are first area-downsampled so the bilinear warp does not alias fine print.
+    """
+    width, height = size
+    quad = np.asarray(quad, dtype=np.float32)
+    quad_w, quad_h = side_lengths(quad)
+    shrink = min(1.0, 2.0 * max(width / max(quad_w, 1.0), height / max(quad_h, 1.0)))
+    source = rgb
+    if shrink < 0.5:
+        x0, y0 = np.floor(quad.min(axis=0)).astype(int).clip(0)
+        x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+        roi = rgb[y0:y1, x0:x1]
+        if roi.size:
+            roi_size = (max(1, round(roi.shape[1] * shrink)), max(1, round(roi.shape[0] * shrink)))
+            source = cv2.resize(roi, roi_size, interpolation=cv2.INTER_AREA)
+            sx, sy = roi_size[0] / roi.shape[1], roi_size[1] / roi.shape[0]
+            quad = (quad - np.float32([x0, y0])) * np.float32([sx, sy])
+    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    # Corners are pixel-edge coordinates; cv2 samples at pixel centres, hence the half pixel.
+    matrix = cv2.getPerspectiveTransform(quad - 0.5, target - 0.5)
+    return cv2.warpPerspective(
+        source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )

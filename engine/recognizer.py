@@ -1,0 +1,284 @@
+"""The engine's public face: `Recognizer.load(artifacts).identify(image_bytes)`.
+
+Work for one photo: decode → detect and warp every card → embed all crops in one model call →
+search → catalog rows → calibrated answer. `identify_async` hands photos to one worker thread
+that gathers requests arriving together into one model call (micro-batching), so event loops of
+the bots and the HTTP server never block and a burst costs fewer model calls. The queue is
+bounded: past `max_queue`, callers get `EngineBusy` at once instead of waiting without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import artifacts
+from engine.calibrate import Calibrator
+from engine.catalog import Catalog
+from engine.decode import decode_image
+from engine.detect import DetectedCard, detect_cards
+from engine.embed import Embedder
+from engine.errors import EngineBusy, RecognizerError, RequestTimeout
+from engine.search import Searcher
+from engine.settings import EngineSettings
+from engine.types import CardAnswer, CardMatch, Identification, Quad
+
+log = logging.getLogger(__name__)
+
+WHOLE_FRAME_MIN_CONFIDENCE = 0.2
+"""A whole-frame fallback (no card outline seen) below this is reported as no card at all."""
+
+
+@dataclass
+class _Job:
+    data: bytes
+    future: concurrent.futures.Future[Identification]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One detected card: where it is (original-image pixels) and its matches, best first."""
+
+    quad: Quad
+    matches: list[CardMatch]
+    whole_frame: bool
+    crop: np.ndarray
+
+
+def evidence(matches: list[CardMatch]) -> tuple[float, float]:
+    """(top score, margin over the best match with another name) — the calibrator's inputs.
+
+    Other printings of the top card's name don't shrink the margin: the name is still right.
+    """
+    top = matches[0]
+    rival = next((m.score for m in matches[1:] if m.name != top.name), None)
+    if rival is None:
+        rival = matches[-1].score if len(matches) > 1 else 0.0
+    return top.score, max(0.0, top.score - rival)
+
+
+@dataclass
+class _Prepared:
+    size: tuple[int, int]
+    scale: float
+    cards: list[DetectedCard]
+    timings: dict[str, float]
+
+
+class Recognizer:
+    def __init__(self, artifact_set: artifacts.ArtifactSet, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.artifact_set = artifact_set
+        self.embedder = Embedder(artifact_set.file("model.onnx"), threads=settings.threads)
+        self.searcher = Searcher(artifact_set.file("index.faiss"))
+        self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
+        self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
+        if self.searcher.size != self.catalog.size:
+            raise artifacts.ArtifactError(
+                f"{artifact_set.path}: index has {self.searcher.size} entries, "
+                f"catalog {self.catalog.size}"
+            )
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=settings.max_queue)
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, root: Path | None = None, settings: EngineSettings | None = None) -> "Recognizer":
+        settings = settings or EngineSettings()
+        return cls(artifacts.open_set(Path(root or settings.artifacts)), settings)
+
+    # ---- synchronous core -------------------------------------------------------------
+
+    def identify(self, data: bytes) -> Identification:
+        result = self._process([data])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def embed_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Embeddings of already-upright crops of `embedder.input_size` (for `compare`)."""
+        return self.embedder.embed(crops)
+
+    def _prepare(self, data: bytes) -> _Prepared:
+        t0 = time.perf_counter()
+        image = decode_image(
+            data,
+            max_bytes=self.settings.max_bytes,
+            max_pixels=self.settings.max_pixels,
+            target_long_side=self.settings.decode_long_side,
+        )
+        t1 = time.perf_counter()
+        cards = detect_cards(
+            image.rgb, crop_size=self.embedder.input_size, max_cards=self.settings.max_cards
+        )
+        t2 = time.perf_counter()
+        return _Prepared(
+            size=image.original_size,
+            scale=image.scale,
+            cards=cards,
+            timings={"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3},
+        )
+
+    def analyse(self, data: bytes) -> tuple[list[Candidates], dict[str, float]]:
+        """Every detected card with its ranked gallery matches, before any answer is decided.
+
+        Evaluation and calibration work from this, so they measure exactly what serving does.
+        """
+        prepared = self._prepare(data)
+        found, timings = self._search([prepared])
+        return found[0], {**prepared.timings, **timings}
+
+    def _search(self, prepared: list[_Prepared]) -> tuple[list[list[Candidates]], dict[str, float]]:
+        crops = [c.crop for p in prepared for c in p.cards]
+        step = self.settings.max_batch
+        t0 = time.perf_counter()
+        vectors = (
+            np.concatenate([self.embedder.embed(crops[i : i + step]) for i in range(0, len(crops), step)])
+            if crops else np.zeros((0, self.embedder.dim), np.float32)
+        )
+        t1 = time.perf_counter()
+        k = min(self.settings.search_k, self.searcher.size)
+        scores, rows = self.searcher.search(vectors, k)
+        t2 = time.perf_counter()
+        out: list[list[Candidates]] = []
+        i = 0
+        for p in prepared:
+            per_photo = []
+            for card in p.cards:
+                valid = rows[i] >= 0
+                matches = self.catalog.matches(rows[i][valid].tolist(), scores[i][valid].tolist())
+                quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card.quad)
+                per_photo.append(Candidates(quad, matches, card.whole_frame, card.crop))  # type: ignore[arg-type]
+                i += 1
+            out.append(per_photo)
+        return out, {"embed": (t1 - t0) * 1e3, "search": (t2 - t1) * 1e3}
+
+    def _process(self, batch: list[bytes]) -> list[Identification | RecognizerError]:
+        started = time.perf_counter()
+        prepared: list[_Prepared | RecognizerError] = []
+        for data in batch:
+            try:
+                prepared.append(self._prepare(data))
+            except RecognizerError as exc:
+                prepared.append(exc)
+        good = [p for p in prepared if isinstance(p, _Prepared)]
+        found, shared = self._search(good)
+        by_photo = iter(found)
+        results: list[Identification | RecognizerError] = []
+        for p in prepared:
+            if isinstance(p, RecognizerError):
+                results.append(p)
+                continue
+            answers = [a for c in next(by_photo) if (a := self.answer(c)) is not None]
+            timings = {**p.timings, **shared, "total": (time.perf_counter() - started) * 1e3}
+            results.append(Identification(cards=tuple(answers), image_size=p.size, timings_ms=timings))
+        return results
+
+    def answer(self, found: Candidates) -> CardAnswer | None:
+        if not found.matches:
+            return None
+        top_score, margin = evidence(found.matches)
+        confidence = self.calibrator.confidence(top_score, margin)
+        if found.whole_frame and confidence < WHOLE_FRAME_MIN_CONFIDENCE:
+            return None
+        return CardAnswer(
+            match=found.matches[0],
+            confidence=confidence,
+            unsure=confidence < self.settings.unsure_below,
+            quad=found.quad,
+            alternatives=tuple(found.matches[1 : 1 + self.settings.alternatives]),
+        )
+
+    # ---- async front ------------------------------------------------------------------
+
+    async def identify_async(self, data: bytes) -> Identification:
+        self._ensure_worker()
+        job = _Job(data, concurrent.futures.Future())
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise EngineBusy(f"queue full ({self.settings.max_queue} waiting)") from None
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(job.future), timeout=self.settings.timeout_s
+            )
+        except asyncio.TimeoutError:
+            job.future.cancel()
+            raise RequestTimeout(f"no answer within {self.settings.timeout_s:.0f} s") from None
+
+    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
+        return await asyncio.to_thread(self.catalog.lookup, query, limit)
+
+    async def card_async(self, card_id: str) -> CardMatch | None:
+        return await asyncio.to_thread(self.catalog.by_card_id, card_id)
+
+    def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
+        return self.catalog.lookup(query, limit)
+
+    def info(self) -> dict[str, Any]:
+        m = self.artifact_set.manifest
+        return {
+            "model_version": m.get("model_version"),
+            "index_version": m["version"],
+            "created_at": m.get("created_at"),
+            "gallery_size": self.catalog.size,
+            "index_kind": m.get("index_kind"),
+            "queue_depth": self._queue.qsize(),
+        }
+
+    def _ensure_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._work, name="cardsight-engine", daemon=True
+                )
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            deadline = time.perf_counter() + self.settings.batch_wait_ms / 1e3
+            while len(jobs) < self.settings.max_batch:
+                try:
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                jobs.append(nxt)
+            live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+            if not live:
+                continue
+            try:
+                results = self._process([j.data for j in live])
+            except Exception as exc:  # a bug must fail these requests, not kill the worker
+                log.exception("engine worker failed on a batch of %d", len(live))
+                results = [RecognizerError(f"internal error: {exc}")] * len(live)
+            for j, result in zip(live, results):
+                if isinstance(result, BaseException):
+                    j.future.set_exception(result)
+                else:
+                    j.future.set_result(result)
+
+    def close(self) -> None:
+        """Finish queued work, then release the model and the catalog."""
+        with self._worker_lock:
+            worker = self._worker
+            self._worker = None
+        if worker is not None:
+            self._queue.put(None)
+            worker.join(timeout=self.settings.timeout_s)
+        self.catalog.close()

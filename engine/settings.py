@@ -1,0 +1,37 @@
+"""Engine settings (config section ``[engine]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    artifacts: Path = Path("var/artifacts")
+    max_bytes: int = 25_000_000
+    """Largest upload accepted; Discord's own attachment cap for bots is 25 MB."""
+    max_pixels: int = 120_000_000
+    """Header-declared pixel count above which an image is refused before decoding."""
+    decode_long_side: int = 1600
+    """Big photos are decoded at reduced scale down to about this long side."""
+    max_cards: int = 12
+    unsure_below: float = 0.6
+    """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
+    alternatives: int = 5
+    search_k: int = 32
+    threads: int = 2
+    """ONNX Runtime intra-op threads."""
+    max_batch: int = 16
+    """Crops embedded in one model call when requests arrive together."""
+    batch_wait_ms: float = 2.0
+    max_queue: int = 64
+    """Requests waiting beyond this are refused with EngineBusy instead of queueing forever."""
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.unsure_below <= 1.0:
+            raise ValueError("unsure_below must be within 0..1")
+        for name in ("max_bytes", "max_pixels", "max_cards", "threads", "max_batch", "max_queue"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")

@@ -1,0 +1,126 @@
+"""A small stand-in `AsyncRecognizer` for the bot tests, plus generated card photos.
+
+The bots depend only on `engine.protocol.AsyncRecognizer`. This engine decodes photos with
+Pillow in a worker thread (so bad bytes fail the way the real engine fails, off the loop),
+answers from a table of photos it was taught, and does fuzzy name lookups over a tiny catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import io
+from typing import Any
+
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from engine.errors import ImageError, RecognizerError
+from engine.types import CardAnswer, CardMatch, Identification
+
+
+def catalog_entry(card_id: str, name: str, set_code: str, number: str, score: float = 0.9) -> CardMatch:
+    slug = name.lower().replace(" ", "-")
+    return CardMatch(
+        card_id=card_id,
+        name=name,
+        set=set_code,
+        set_name=f"Set {set_code.upper()}",
+        collector_number=number,
+        scryfall_uri=f"https://scryfall.com/card/{set_code}/{number}/{slug}",
+        image_uri=f"https://cards.scryfall.io/normal/front/{card_id}.jpg",
+        score=score,
+    )
+
+
+CATALOG = (
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000001", "Lightning Bolt", "lea", "161"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000002", "Lightning Bolt", "m10", "146"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000003", "Lightning Helix", "rav", "213"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000004", "Counterspell", "lea", "54"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000005", "Llanowar Elves", "lea", "210"),
+)
+
+
+def card_photo(name: str, seed: int = 0, size: tuple[int, int] = (300, 400)) -> bytes:
+    """A JPEG of a plain generated card (frame colour from `seed`, the name in the title bar)."""
+    frame = ((seed * 67) % 200 + 40, (seed * 131) % 200 + 40, (seed * 29) % 200 + 40)
+    image = Image.new("RGB", size, (120, 110, 100))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((30, 30, size[0] - 30, size[1] - 30), radius=12, fill=(15, 15, 15))
+    draw.rectangle((42, 42, size[0] - 42, size[1] - 42), fill=frame)
+    draw.rectangle((50, 50, size[0] - 50, 75), fill=(230, 225, 210))
+    draw.text((56, 56), name, fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _key(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class FakeEngine:
+    """Answers photos it was taught; `delay` simulates model time spent off the event loop."""
+
+    def __init__(self, catalog: tuple[CardMatch, ...] = CATALOG, delay: float = 0.0) -> None:
+        self.catalog = catalog
+        self.delay = delay
+        self.calls = 0
+        self._answers: dict[str, tuple[CardAnswer, ...]] = {}
+        self._errors: dict[str, RecognizerError] = {}
+
+    def teach(self, photo: bytes, *answers: CardAnswer) -> bytes:
+        self._answers[_key(photo)] = answers
+        return photo
+
+    def fail_on(self, photo: bytes, error: RecognizerError) -> bytes:
+        self._errors[_key(photo)] = error
+        return photo
+
+    async def identify_async(self, data: bytes) -> Identification:
+        self.calls += 1
+        size = await asyncio.to_thread(_decode_size, data)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        key = _key(data)
+        if key in self._errors:
+            raise self._errors[key]
+        return Identification(cards=self._answers.get(key, ()), image_size=size)
+
+    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
+        names = sorted({m.name for m in self.catalog})
+        close = difflib.get_close_matches(query, names, n=limit, cutoff=0.5)
+        close += [n for n in names if query.lower() in n.lower() and n not in close]
+        return [m for name in close for m in self.catalog if m.name == name][:limit]
+
+    async def card_async(self, card_id: str) -> CardMatch | None:
+        return next((m for m in self.catalog if m.card_id == card_id), None)
+
+    def info(self) -> dict[str, Any]:
+        return {"engine": "fake", "gallery_size": len(self.catalog)}
+
+
+def _decode_size(data: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"not an image: {exc}") from None
+
+
+def answer(match: CardMatch, confidence: float, *alternatives: CardMatch, unsure: bool = False) -> CardAnswer:
+    quad = ((0.0, 0.0), (300.0, 0.0), (300.0, 400.0), (0.0, 400.0))
+    return CardAnswer(match=match, confidence=confidence, unsure=unsure, quad=quad, alternatives=alternatives)
+
+
+def real_engine_or_skip(request: Any) -> tuple[Any, list[tuple[bytes, str]]]:
+    """The lead's session fixtures `recognizer` (a real Recognizer over a generated catalog) and
+    `demo_photos` ((jpeg, expected name) pairs), from tests/conftest.py; skip until they exist."""
+    import pytest
+
+    try:
+        return request.getfixturevalue("recognizer"), request.getfixturevalue("demo_photos")
+    except pytest.FixtureLookupError:
+        pytest.skip("tests/conftest.py does not provide the `recognizer` and `demo_photos` fixtures yet")

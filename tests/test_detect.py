@@ -1,0 +1,119 @@
+"""Card detection on generated scenes with known corners (no data files needed)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.detect import DetectedCard, detect_cards
+from engine.quad import CARD_ASPECT, order_corners, rectified_aspect
+from tests.scenes import card_quad, corner_error, make_card, make_scene, random_scene, textured_background
+
+CORNER_TOLERANCE = 0.03  # of the card's height
+
+
+def _best_error(cards: list[DetectedCard], truth: np.ndarray) -> float:
+    return min((corner_error(card.quad, truth) for card in cards), default=np.inf)
+
+
+@pytest.mark.parametrize("angle", [0, 17, 45, 90, 135, 180, -90, -30])
+def test_single_card_any_rotation(angle: float) -> None:
+    rng = np.random.default_rng(400)
+    truth = card_quad((600, 450), 560, angle)
+    scene = make_scene(rng, [truth])
+    cards = detect_cards(scene.image)
+    assert len(cards) == 1
+    assert not cards[0].whole_frame
+    assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE
+
+
+@pytest.mark.parametrize("tilt,angle", [(0.12, 0), (0.2, 10), (0.15, 180), (0.1, 75)])
+def test_single_card_under_perspective(tilt: float, angle: float) -> None:
+    rng = np.random.default_rng(7)
+    truth = card_quad((600, 450), 600, angle, tilt)
+    cards = detect_cards(make_scene(rng, [truth]).image)
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE
+
+
+def test_upright_card_comes_out_upright() -> None:
+    """Corner order starts at the card's top-left for an upright card, not just modulo 180°."""
+    truth = card_quad((600, 450), 560, 5)
+    cards = detect_cards(make_scene(np.random.default_rng(3), [truth]).image)
+    assert len(cards) == 1
+    assert np.linalg.norm(cards[0].quad - truth, axis=1).max() < CORNER_TOLERANCE * 560
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_several_cards_all_found_once(seed: int) -> None:
+    scene = random_scene(np.random.default_rng(seed), 4, size=(1600, 900))
+    cards = detect_cards(scene.image)
+    assert len(cards) == 4
+    for truth in scene.quads:
+        assert _best_error(cards, truth) < CORNER_TOLERANCE
+
+
+def test_max_cards_caps_the_answer() -> None:
+    scene = random_scene(np.random.default_rng(21), 4, size=(1600, 900))
+    assert len(detect_cards(scene.image, max_cards=2)) == 2
+
+
+def test_art_box_and_inner_frame_are_not_extra_cards() -> None:
+    """A card whose art box is framed in heavy black still counts once, as its outer outline."""
+    rng = np.random.default_rng(5)
+    card = make_card(rng)
+    cv2.rectangle(card, (30, 70), (458, 380), (0, 0, 0), 10)
+    cv2.rectangle(card, (24, 24), (463, 655), (250, 250, 250), 4)
+    truth = card_quad((600, 450), 640, 12)
+    cards = detect_cards(make_scene(rng, [truth], cards=[card]).image)
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE
+
+
+def test_blank_frame_gives_nothing() -> None:
+    background = textured_background(np.random.default_rng(2), (1280, 720))
+    assert detect_cards(background) == []
+
+
+@pytest.mark.parametrize("landscape", [False, True])
+def test_tight_crop_is_whole_frame(landscape: bool) -> None:
+    card = make_card(np.random.default_rng(9))
+    image = cv2.rotate(card, cv2.ROTATE_90_CLOCKWISE) if landscape else card
+    cards = detect_cards(image)
+    assert len(cards) == 1
+    assert cards[0].whole_frame
+    assert cards[0].crop.shape == (224, 160, 3)
+    upright = cv2.resize(card, (160, 224), interpolation=cv2.INTER_AREA).astype(np.float32)
+    turned = upright[::-1, ::-1]
+    difference = min(np.abs(cards[0].crop - upright).mean(), np.abs(cards[0].crop - turned).mean())
+    assert difference < 8.0  # the crop is the card itself, turned to portrait
+
+
+def test_crop_shape_dtype_and_content() -> None:
+    rng = np.random.default_rng(4)
+    card = make_card(rng)
+    truth = card_quad((600, 450), 600, 0)
+    cards = detect_cards(make_scene(rng, [truth], cards=[card]).image, crop_size=(120, 168))
+    assert len(cards) == 1
+    crop = cards[0].crop
+    assert crop.shape == (168, 120, 3) and crop.dtype == np.uint8
+    assert cards[0].quad.shape == (4, 2) and cards[0].quad.dtype == np.float32
+    assert 0.0 < cards[0].score <= 1.0
+    expected = cv2.resize(card, (120, 168), interpolation=cv2.INTER_AREA).astype(np.float32)
+    inner = (slice(10, -10), slice(10, -10))  # ignore the rounded, blended corners
+    assert np.abs(crop[inner] - expected[inner]).mean() < 12.0
+
+
+def test_rejects_non_rgb_arrays() -> None:
+    with pytest.raises(ValueError):
+        detect_cards(np.zeros((100, 100), np.uint8))
+
+
+def test_order_corners_starts_top_left_clockwise() -> None:
+    truth = np.float32([[100, 100], [163, 100], [163, 188], [100, 188]])
+    shuffled = truth[[2, 0, 3, 1]]
+    assert np.allclose(order_corners(shuffled), truth)
+    landscape = np.float32([[100, 100], [188, 100], [188, 163], [100, 163]])
+    ordered = order_corners(landscape)
+    assert rectified_aspect(ordered) == pytest.approx(CARD_ASPECT, rel=1e-3)

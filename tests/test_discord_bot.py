@@ -1,0 +1,262 @@
+"""The Discord bot end to end: real discord.py against a loopback gateway + REST stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+
+from bot.discord_bot import CARD_USAGE, NO_IMAGE
+from bot.runner import BotGroup, start_bots
+from bot.settings import BotSettings, BotTokens
+from engine.errors import ImageError
+from tests.bot_engine import (
+    CATALOG,
+    FakeEngine,
+    answer,
+    card_photo,
+    real_engine_or_skip,
+)
+from tests.discord_standin import (
+    APP_ID,
+    PASSIVE_CHANNEL_ID,
+    QUIET_CHANNEL_ID,
+    TOKEN,
+    DiscordStandin,
+)
+from tests.standin_log import Call
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(60)]
+
+BOLT, BOLT_M10, HELIX, COUNTERSPELL = CATALOG[:4]
+EPHEMERAL = 64
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def standin() -> AsyncIterator[DiscordStandin]:
+    server = DiscordStandin()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def engine() -> FakeEngine:
+    return FakeEngine(delay=0.05)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def group(standin: DiscordStandin, engine: FakeEngine) -> AsyncIterator[BotGroup]:
+    settings = BotSettings(
+        discord_api_base=standin.api_base,
+        discord_passive_channel_ids=(PASSIVE_CHANNEL_ID,),
+        cooldown_seconds=0,
+        guild_requests_per_minute=0,
+    )
+    running = await start_bots(engine, settings, tokens=BotTokens(discord=TOKEN), platforms=("discord",))
+    yield running
+    await running.stop(grace_seconds=5)
+
+
+def callback_of(interaction: dict) -> Callable[[Call], bool]:
+    return lambda c: c.name == f"POST /interactions/{interaction['id']}/{interaction['token']}/callback"
+
+
+def followup_of(interaction: dict) -> Callable[[Call], bool]:
+    return lambda c: c.name == f"POST /webhooks/{APP_ID}/{interaction['token']}"
+
+
+def reply_in(channel_id: int, to_message: dict) -> Callable[[Call], bool]:
+    return lambda c: (
+        c.name == f"POST /channels/{channel_id}/messages"
+        and (c.params["json"].get("message_reference") or {}).get("message_id") == int(to_message["id"])
+    )
+
+
+async def test_startup_syncs_commands_and_asks_for_message_content(standin: DiscordStandin, group: BotGroup) -> None:
+    assert group.names == ["discord"]
+    (sync,) = standin.log.named(f"PUT /applications/{APP_ID}/commands")
+    assert {(c["name"], c["type"]) for c in sync.params["json"]} == {("card", 1), ("Identify card", 3)}
+    message_content = 1 << 15
+    assert standin.intents is not None and standin.intents & message_content  # passive mode is on here
+
+
+async def test_slash_card_with_attachment(standin: DiscordStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Lightning Bolt", seed=11), answer(BOLT, 0.934, BOLT_M10, HELIX))
+    interaction = standin.slash_card(301, standin.attachment(photo))
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (defer,) = await standin.log.wait_for(callback_of(interaction))
+    assert defer.params["json"]["type"] == 5  # deferred: "cardsight is thinking…"
+    (followup,) = await standin.log.wait_for(followup_of(interaction))
+    (embed,) = followup.params["json"]["embeds"]
+    assert embed["title"] == "Lightning Bolt"
+    assert embed["url"] == "https://scryfall.com/card/lea/161/lightning-bolt"
+    assert "confidence 93%" in embed["description"] and "(LEA) #161" in embed["description"]
+    assert embed["thumbnail"]["url"] == BOLT.image_uri
+    buttons = followup.params["json"]["components"][0]["components"]
+    assert [b["custom_id"] for b in buttons] == [f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}"]
+
+
+async def test_alternative_button_switches_the_answer(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(302, f"cardsight:card:{HELIX.card_id}")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (update,) = await standin.log.wait_for(callback_of(click))
+    assert update.params["json"]["type"] == 7  # update the message in place
+    assert update.params["json"]["data"]["embeds"][0]["title"] == "Lightning Helix"
+
+
+async def test_slash_card_name_lookup(standin: DiscordStandin, group: BotGroup) -> None:
+    interaction = standin.slash_card(303, name="counterspel")
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (reply,) = await standin.log.wait_for(callback_of(interaction))
+    assert reply.params["json"]["type"] == 4
+    assert reply.params["json"]["data"]["embeds"][0]["title"] == "Counterspell"
+
+
+async def test_slash_card_without_arguments_explains_usage(standin: DiscordStandin, group: BotGroup) -> None:
+    interaction = standin.slash_card(304)
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (reply,) = await standin.log.wait_for(callback_of(interaction))
+    assert reply.params["json"]["data"]["content"] == CARD_USAGE
+    assert reply.params["json"]["data"]["flags"] & EPHEMERAL
+
+
+async def test_context_menu_identifies_the_message_photo(
+    standin: DiscordStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photo = engine.teach(card_photo("Counterspell", seed=12), answer(COUNTERSPELL, 0.81))
+    target = standin.message(401, QUIET_CHANNEL_ID, attachments=(standin.attachment(photo),))
+    interaction = standin.message_command(305, target)
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (followup,) = await standin.log.wait_for(followup_of(interaction))
+    assert followup.params["json"]["embeds"][0]["title"] == "Counterspell"
+
+
+async def test_context_menu_on_message_without_image(standin: DiscordStandin, group: BotGroup) -> None:
+    interaction = standin.message_command(306, standin.message(402, QUIET_CHANNEL_ID, content="hi"))
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (reply,) = await standin.log.wait_for(callback_of(interaction))
+    assert reply.params["json"]["data"]["content"] == NO_IMAGE
+    assert reply.params["json"]["data"]["flags"] & EPHEMERAL
+
+
+async def test_passive_photo_in_opted_in_channel_only(
+    standin: DiscordStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photo = engine.teach(card_photo("Helix", seed=13), answer(HELIX, 0.77))
+    quiet = standin.message(403, QUIET_CHANNEL_ID, attachments=(standin.attachment(photo),))
+    passive = standin.message(403, PASSIVE_CHANNEL_ID, attachments=(standin.attachment(photo),))
+    await standin.dispatch("MESSAGE_CREATE", quiet)
+    await standin.dispatch("MESSAGE_CREATE", passive)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, passive))
+    assert reply.params["json"]["embeds"][0]["title"] == "Lightning Helix"
+    assert not [c for c in standin.log.calls if reply_in(QUIET_CHANNEL_ID, quiet)(c)]
+
+
+async def test_bracket_lookup_in_passive_channel(standin: DiscordStandin, group: BotGroup) -> None:
+    message = standin.message(404, PASSIVE_CHANNEL_ID, content="[[Llanowar Elves]] or [[lightning helix]]?")
+    await standin.dispatch("MESSAGE_CREATE", message)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, message))
+    assert [e["title"] for e in reply.params["json"]["embeds"]] == ["Llanowar Elves", "Lightning Helix"]
+
+
+async def test_bad_input_gets_a_friendly_reply(standin: DiscordStandin, group: BotGroup) -> None:
+    text_file = standin.slash_card(307, standin.attachment(b"hello", "notes.txt", "text/plain"))
+    corrupt = standin.slash_card(308, standin.attachment(b"\x89PNG broken", "card.png", "image/png"))
+    huge = standin.slash_card(309, standin.attachment(b"x", "big.jpg", size=500_000_000))
+    for interaction in (text_file, corrupt, huge):
+        await standin.dispatch("INTERACTION_CREATE", interaction)
+    (refused,) = await standin.log.wait_for(callback_of(text_file))
+    assert refused.params["json"]["data"]["embeds"][0]["description"] == ImageError.user_message
+    assert refused.params["json"]["data"]["flags"] & EPHEMERAL  # refused before any download
+    (too_large,) = await standin.log.wait_for(callback_of(huge))
+    assert "too large" in too_large.params["json"]["data"]["embeds"][0]["description"]
+    (failed,) = await standin.log.wait_for(followup_of(corrupt))
+    assert failed.params["json"]["embeds"][0]["description"] == ImageError.user_message
+    assert not [c for c in standin.log.named("download") if c.params["name"].endswith("big.jpg")]
+
+
+async def burst(standin: DiscordStandin, interactions: list[dict]) -> tuple[list[dict], float]:
+    """Dispatch all interactions at once; their follow-up embeds, and the longest event-loop stall."""
+    max_gap = 0.0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal max_gap
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            max_gap = max(max_gap, now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await asyncio.gather(*(standin.dispatch("INTERACTION_CREATE", i) for i in interactions))
+        embeds = [(await standin.log.wait_for(followup_of(i), timeout=60))[0].params["json"]["embeds"][0]
+                  for i in interactions]
+    finally:
+        done.set()
+        await ticking
+    return embeds, max_gap
+
+
+async def test_twenty_photos_at_once_without_blocking_the_loop(
+    standin: DiscordStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photos = [engine.teach(card_photo(f"Card {i}", seed=100 + i), answer(CATALOG[i % 5], 0.9)) for i in range(20)]
+    interactions = [standin.slash_card(1000 + i, standin.attachment(p)) for i, p in enumerate(photos)]
+    embeds, max_gap = await burst(standin, interactions)
+    assert [e["title"] for e in embeds] == [CATALOG[i % 5].name for i in range(20)]
+    assert max_gap < 0.1, f"event loop blocked for {max_gap * 1000:.0f} ms"
+
+
+@pytest.fixture
+def real_engine(request: pytest.FixtureRequest) -> tuple[object, list[tuple[bytes, str]]]:
+    return real_engine_or_skip(request)
+
+
+async def test_real_recognizer_names_a_generated_card(real_engine: tuple[object, list[tuple[bytes, str]]]) -> None:
+    recognizer, demo_photos = real_engine
+    standin = DiscordStandin()
+    await standin.start()
+    settings = BotSettings(discord_api_base=standin.api_base, cooldown_seconds=0)
+    group = await start_bots(recognizer, settings, tokens=BotTokens(discord=TOKEN), platforms=("discord",))  # type: ignore[arg-type]
+    try:
+        sent = demo_photos[:3]
+        interactions = [standin.slash_card(1501 + i, standin.attachment(photo)) for i, (photo, _) in enumerate(sent)]
+        for interaction in interactions:
+            await standin.dispatch("INTERACTION_CREATE", interaction)
+        embeds = [(await standin.log.wait_for(followup_of(i), timeout=60))[0].params["json"]["embeds"][0]
+                  for i in interactions]
+    finally:
+        await group.stop(grace_seconds=5)
+        await standin.stop()
+    named_right = 0
+    for embed, (_, expected) in zip(embeds, sent, strict=True):
+        assert embed["url"].startswith("http"), embed
+        assert re.search(r"(confidence|not sure) \d{1,2}%", embed["description"]), embed
+        named_right += embed["title"] in (expected, f"Not sure: {expected}?")
+    assert named_right >= len(sent) - 1, embeds
+
+
+async def test_real_recognizer_twenty_photos_at_once(real_engine: tuple[object, list[tuple[bytes, str]]]) -> None:
+    recognizer, demo_photos = real_engine
+    standin = DiscordStandin()
+    await standin.start()
+    settings = BotSettings(discord_api_base=standin.api_base, cooldown_seconds=0, guild_requests_per_minute=0)
+    group = await start_bots(recognizer, settings, tokens=BotTokens(discord=TOKEN), platforms=("discord",))  # type: ignore[arg-type]
+    try:
+        sent = [demo_photos[i % len(demo_photos)] for i in range(20)]
+        interactions = [standin.slash_card(1600 + i, standin.attachment(photo)) for i, (photo, _) in enumerate(sent)]
+        embeds, max_gap = await burst(standin, interactions)
+    finally:
+        await group.stop(grace_seconds=10)
+        await standin.stop()
+    named_right = sum(e.get("title") in (name, f"Not sure: {name}?") for e, (_, name) in zip(embeds, sent, strict=True))
+    assert named_right >= 15, [e.get("title") or e.get("description") for e in embeds]
+    assert max_gap < 0.1, f"event loop blocked for {max_gap * 1000:.0f} ms"

@@ -1,0 +1,270 @@
+"""The Telegram bot end to end: real python-telegram-bot against a loopback Bot API stand-in."""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from bot import replies
+from bot.runner import BotGroup, start_bots
+from bot.settings import BotSettings, BotTokens
+from engine.errors import EngineBusy, ImageError, ImageTooLarge
+from tests.bot_engine import (
+    CATALOG,
+    FakeEngine,
+    answer,
+    card_photo,
+    real_engine_or_skip,
+)
+from tests.standin_log import Call
+from tests.telegram_standin import BOT_USER, TOKEN, TelegramStandin
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(60)]
+
+BOLT, BOLT_M10, HELIX, COUNTERSPELL = CATALOG[:4]
+
+
+def settings_for(standin: TelegramStandin, **overrides: object) -> BotSettings:
+    values: dict[str, object] = {
+        "telegram_api_base": standin.base_url,
+        "telegram_file_base": standin.file_url,
+        "telegram_poll_timeout_seconds": 1,
+        "cooldown_seconds": 0,
+    }
+    return BotSettings(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def standin() -> AsyncIterator[TelegramStandin]:
+    server = TelegramStandin()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def group(standin: TelegramStandin, engine: FakeEngine) -> AsyncIterator[BotGroup]:
+    running = await start_bots(
+        engine, settings_for(standin, max_attachment_bytes=2_000_000),
+        tokens=BotTokens(telegram=TOKEN), platforms=("telegram",),
+    )
+    yield running
+    await running.stop(grace_seconds=5)
+
+
+def reply_to(chat_id: int, method: str = "sendMessage"):
+    return lambda c: c.name == method and c.params.get("chat_id") == chat_id
+
+
+async def test_bot_registers_its_command(standin: TelegramStandin, group: BotGroup) -> None:
+    assert group.names == ["telegram"]
+    (call,) = await standin.log.wait_for(lambda c: c.name == "setMyCommands")
+    assert call.params["commands"][0]["command"] == "card"
+
+
+async def test_photo_gets_name_link_and_confidence(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Lightning Bolt", seed=1), answer(BOLT, 0.934, BOLT_M10, HELIX))
+    standin.push({"message": standin.message(1001, 501, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1001))
+    text = call.params["text"]
+    assert "Lightning Bolt" in text
+    assert 'href="https://scryfall.com/card/lea/161/lightning-bolt"' in text
+    assert "confidence 93%" in text
+    assert "(LEA) #161" in text
+    buttons = [row[0] for row in call.params["reply_markup"]["inline_keyboard"]]
+    assert [b["callback_data"] for b in buttons] == [f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}"]
+    assert call.params["link_preview_options"]["url"] == BOLT.image_uri
+
+
+async def test_alternative_button_switches_the_answer(standin: TelegramStandin, group: BotGroup) -> None:
+    sent = standin.message(1002, BOT_USER["id"], text="Lightning Bolt")
+    standin.push({"callback_query": {
+        "id": "cq-1", "chat_instance": "ci", "data": f"card:{HELIX.card_id}",
+        "from": {"id": 502, "is_bot": False, "first_name": "T"}, "message": sent,
+    }})
+    (edit,) = await standin.log.wait_for(lambda c: c.name == "editMessageText" and c.params.get("chat_id") == 1002)
+    assert "Lightning Helix" in edit.params["text"] and "(RAV) #213" in edit.params["text"]
+    await standin.log.wait_for(lambda c: c.name == "answerCallbackQuery" and c.params["callback_query_id"] == "cq-1")
+
+
+async def test_card_command_as_reply_to_photo(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Counterspell", seed=2), answer(COUNTERSPELL, 0.88))
+    original = standin.message(1003, 503, photo=standin.photo(photo))
+    standin.push({"message": standin.message(1003, 503, reply_to_message=original, **standin.command("/card"))})
+    (call,) = await standin.log.wait_for(reply_to(1003))
+    assert "Counterspell" in call.params["text"] and "confidence 88%" in call.params["text"]
+
+
+async def test_card_command_looks_up_a_name(standin: TelegramStandin, group: BotGroup) -> None:
+    standin.push({"message": standin.message(1004, 504, **standin.command("/card lightnin bolt"))})
+    (call,) = await standin.log.wait_for(reply_to(1004))
+    assert 'href="https://scryfall.com/card/lea/161/lightning-bolt"' in call.params["text"]
+    assert "confidence" not in call.params["text"]  # a lookup is not a guess
+
+
+async def test_bracket_lookup_in_text(standin: TelegramStandin, group: BotGroup) -> None:
+    standin.push({"message": standin.message(1005, 505, text="is [[Llanowar Elves]] any good?")})
+    (call,) = await standin.log.wait_for(reply_to(1005))
+    assert "Llanowar Elves" in call.params["text"]
+
+
+async def test_unsure_answer_says_so_and_offers_candidates(
+    standin: TelegramStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photo = engine.teach(card_photo("Blurry", seed=3), answer(BOLT, 0.41, HELIX, unsure=True))
+    standin.push({"message": standin.message(1006, 506, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1006))
+    assert call.params["text"].startswith(replies.NOT_SURE)
+    assert "not sure 41%" in call.params["text"]
+    labels = [row[0]["text"] for row in call.params["reply_markup"]["inline_keyboard"]]
+    assert labels == ["Lightning Bolt (LEA #161)", "Lightning Helix (RAV #213)"]
+
+
+async def test_several_cards_in_one_photo(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Two", seed=4), answer(BOLT, 0.9), answer(COUNTERSPELL, 0.8))
+    standin.push({"message": standin.message(1007, 507, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1007))
+    text = call.params["text"]
+    assert text.startswith("I see 2 cards:")
+    assert text.index("Lightning Bolt") < text.index("Counterspell")
+
+
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("text document", ImageError.user_message),
+        ("corrupt image", ImageError.user_message),
+        ("no card", replies.NO_CARD),
+        ("engine busy", EngineBusy.user_message),
+        ("too large", ImageTooLarge.user_message),
+    ],
+)
+async def test_bad_input_gets_a_friendly_reply(
+    standin: TelegramStandin, engine: FakeEngine, group: BotGroup, kind: str, expected: str
+) -> None:
+    chat = 1100 + len(standin.log.calls)
+    fields: dict[str, object]
+    if kind == "text document":
+        fields = {"document": standin.document(b"hello", "text/plain", "notes.txt")}
+    elif kind == "corrupt image":
+        fields = {"document": standin.document(b"\xff\xd8 not really a jpeg", "image/jpeg", "card.jpg")}
+    elif kind == "no card":
+        fields = {"photo": standin.photo(card_photo("nothing taught", seed=5))}
+    elif kind == "engine busy":
+        fields = {"photo": standin.photo(engine.fail_on(card_photo("busy", seed=6), EngineBusy("queue full")))}
+    else:
+        fields = {"photo": standin.photo(card_photo("huge", seed=7), size=50_000_000)}
+    standin.push({"message": standin.message(chat, chat, **fields)})
+    (call,) = await standin.log.wait_for(reply_to(chat))
+    assert call.params["text"] == expected
+    if kind == "too large":  # refused before download
+        big_file = fields["photo"][-1]["file_id"]  # type: ignore[index]
+        assert not [c for c in standin.log.named("getFile") if c.params["file_id"] == big_file]
+
+
+async def test_cooldown_per_user() -> None:
+    standin = TelegramStandin()
+    await standin.start()
+    engine = FakeEngine()
+    photo = engine.teach(card_photo("Bolt", seed=8), answer(BOLT, 0.9))
+    group = await start_bots(
+        engine, settings_for(standin, cooldown_seconds=60), tokens=BotTokens(telegram=TOKEN), platforms=("telegram",)
+    )
+    try:
+        for _ in range(2):
+            standin.push({"message": standin.message(1201, 601, photo=standin.photo(photo))})
+        first, second = await standin.log.wait_for(reply_to(1201), count=2)
+        texts = sorted([first.params["text"], second.params["text"]])
+        assert "Lightning Bolt" in texts[0]
+        assert texts[1].startswith("Slow down a little")
+        assert engine.calls == 1
+    finally:
+        await group.stop(grace_seconds=5)
+        await standin.stop()
+
+
+async def test_stop_finishes_in_flight_photos() -> None:
+    standin = TelegramStandin()
+    await standin.start()
+    engine = FakeEngine(delay=1.0)
+    photo = engine.teach(card_photo("Slow", seed=9), answer(COUNTERSPELL, 0.95))
+    group = await start_bots(engine, settings_for(standin), tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))
+    try:
+        standin.push({"message": standin.message(1301, 701, photo=standin.photo(photo))})
+        await standin.log.wait_for(lambda c: c.name == "download")
+        assert group.answerer.in_flight == 1
+    finally:
+        await group.stop(grace_seconds=10)
+        await standin.stop()
+    replies_sent: list[Call] = standin.log.named("sendMessage")
+    assert [c.params["chat_id"] for c in replies_sent] == [1301]
+    assert "Counterspell" in replies_sent[0].params["text"]
+
+
+@pytest.fixture
+def real_engine(request: pytest.FixtureRequest) -> tuple[object, list[tuple[bytes, str]]]:
+    return real_engine_or_skip(request)
+
+
+async def test_real_recognizer_names_a_generated_card(real_engine: tuple[object, list[tuple[bytes, str]]]) -> None:
+    recognizer, demo_photos = real_engine
+    standin = TelegramStandin()
+    await standin.start()
+    group = await start_bots(recognizer, settings_for(standin), tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))  # type: ignore[arg-type]
+    try:
+        sent = demo_photos[:3]
+        for i, (photo, _) in enumerate(sent):
+            standin.push({"message": standin.message(1401 + i, 801 + i, photo=standin.photo(photo))})
+        texts = [(await standin.log.wait_for(reply_to(1401 + i), timeout=60))[0].params["text"] for i in range(len(sent))]
+    finally:
+        await group.stop(grace_seconds=5)
+        await standin.stop()
+    named_right = 0
+    for text, (_, expected) in zip(texts, sent, strict=True):
+        assert re.search(r'<a href="https?://[^"]+">', text), text
+        assert re.search(r"(confidence|not sure) \d{1,2}%", text), text
+        named_right += f">{html.escape(expected, quote=False)}</a>" in text
+    assert named_right >= len(sent) - 1, texts
+
+
+async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret")
+    standin = TelegramStandin()
+    await standin.start()
+    engine = FakeEngine()
+    photo = engine.teach(card_photo("Hooked", seed=10), answer(HELIX, 0.91))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_for(
+        standin, telegram_mode="webhook", telegram_webhook_url="https://bot.example.org/tg",
+        telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, telegram_webhook_path="tg",
+    )
+    group = await start_bots(engine, settings, tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))
+    try:
+        (hook,) = await standin.log.wait_for(lambda c: c.name == "setWebhook")
+        assert hook.params["url"] == "https://bot.example.org/tg" and hook.params["secret_token"] == "hook-secret"
+        update = {"update_id": 1, "message": standin.message(1501, 901, photo=standin.photo(photo))}
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/tg"
+            async with http.post(url, json=update) as refused:
+                assert refused.status == 403  # wrong/missing secret header
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}) as ok:
+                assert ok.status == 200
+        (call,) = await standin.log.wait_for(reply_to(1501))
+        assert "Lightning Helix" in call.params["text"]
+    finally:
+        await group.stop(grace_seconds=5)
+        await standin.stop()
+    assert not standin.log.named("getUpdates")

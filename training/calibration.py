@@ -1,0 +1,109 @@
+"""Fits the confidence model on simulated photos whose right answers are known.
+
+The photos go through the real engine (decode, detect, embed, search), so the fitted confidence
+reflects detection error and photo damage, not just clean embedding distances. Cards the
+detector misses can't be answered at all and are left out of the fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from tqdm import tqdm
+
+from engine.calibrate import Calibrator
+from engine.recognizer import Recognizer, evidence
+from training.config import CalibrationConfig
+from training.gallery import GalleryItem, load_card_image
+from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
+
+log = logging.getLogger(__name__)
+
+PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
+"""Used only while the real fit is being computed (it needs a loadable set)."""
+
+
+def collect_evidence(
+    recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(features [top, margin], right-name flags) for the top match of each simulated photo."""
+    rng = np.random.default_rng(cfg.seed)
+    sim = PhotoSimConfig(size=tuple(cfg.photo_size), hardness=cfg.hardness)
+    features, labels = [], []
+    for _ in tqdm(range(cfg.photos), desc="calibrate", unit="photo", disable=not progress):
+        item = items[int(rng.integers(len(items)))]
+        photo = simulate_photo([load_card_image(item.image_path)], rng, sim)
+        found, _ = recognizer.analyse(encode_jpeg(photo.image, int(rng.integers(70, 95))))
+        truth = np.asarray(photo.quads[0]).mean(axis=0)
+        best = _nearest(found, truth)
+        if best is None or not best.matches:
+            continue
+        features.append(evidence(best.matches))
+        labels.append(best.matches[0].name == item.entry.name)
+    return np.asarray(features, np.float64).reshape(-1, 2), np.asarray(labels, bool)
+
+
+def _nearest(found: list, point: np.ndarray):
+    """The detected card whose centre is nearest the true card's centre (within its size)."""
+    best, best_d = None, np.inf
+    for c in found:
+        q = np.asarray(c.quad)
+        d = np.linalg.norm(q.mean(axis=0) - point)
+        if d < best_d and d < 0.5 * np.linalg.norm(q[0] - q[2]):
+            best, best_d = c, d
+    return best
+
+
+def fit(features: np.ndarray, labels: np.ndarray) -> Calibrator:
+    """Logistic fit with non-negative weights; a feature whose weight comes out negative is dropped."""
+    if len(labels) < 20 or labels.all() or not labels.any():
+        log.warning("calibration: %d samples, %d right: too few of one kind, keeping a prior",
+                    len(labels), int(labels.sum()))
+        return _prior(labels)
+    use = [0, 1]
+    while use:
+        model = LogisticRegression(C=10.0, max_iter=1000).fit(features[:, use], labels)
+        coef = model.coef_[0]
+        if (coef >= 0).all():
+            weights = dict(zip(use, coef))
+            cal = Calibrator(
+                w_top=float(weights.get(0, 0.0)), w_margin=float(weights.get(1, 0.0)),
+                bias=float(model.intercept_[0]), fitted_on=int(len(labels)),
+            )
+            ece = expected_calibration_error(
+                np.array([cal.confidence(t, m) for t, m in features]), labels
+            )
+            return Calibrator(**{**cal.__dict__, "expected_calibration_error": ece})
+        use.remove(use[int(np.argmin(coef))])
+    return _prior(labels)
+
+
+def _prior(labels: np.ndarray) -> Calibrator:
+    rate = float(np.clip(labels.mean() if len(labels) else 0.5, 0.02, 0.98))
+    return Calibrator(w_top=0.0, w_margin=0.0, bias=float(np.log(rate / (1 - rate))),
+                      fitted_on=int(len(labels)))
+
+
+def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf >= lo) & ((conf < hi) | (hi == 1.0))
+        if sel.any():
+            ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
+    return float(ece)
+
+
+def calibrate_set(set_dir: Path, items: Sequence[GalleryItem], cfg: CalibrationConfig,
+                  recognizer: Recognizer, *, progress: bool = True) -> Calibrator:
+    features, labels = collect_evidence(recognizer, items, cfg, progress=progress)
+    cal = fit(features, labels)
+    cal.save(set_dir / "calibration.json")
+    log.info("calibration: %d photos, %.1f%% right, ECE %s", len(labels),
+             100 * labels.mean() if len(labels) else 0, cal.expected_calibration_error)
+    return cal

@@ -1,0 +1,93 @@
+"""One TOML file drives a training run; it is stored with the artifacts it produced.
+
+Sections: [model] (architecture and input size), [train] (steps, batch, loss, optimiser),
+[index] (Faiss index kind), [calibration] (simulated photos used to fit confidence).
+Missing keys take the defaults below; unknown keys are an error, so typos don't pass silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from training.model import ModelConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1500
+    batch_pairs: int = 48
+    """Cards per batch: each is one (reference, simulated photo) pair; the rest are negatives."""
+    loss: str = "circle"
+    """"circle" (CircleLoss in SelfSupervisedLoss) or "triplet" (with online hard mining)."""
+    circle_m: float = 0.4
+    circle_gamma: float = 80.0
+    triplet_margin: float = 0.1
+    lr: float = 3e-4
+    backbone_lr_scale: float = 0.3
+    weight_decay: float = 1e-4
+    frozen_blocks: int = 10
+    """Leading EfficientNet blocks kept at their ImageNet weights: most of the speed on CPU."""
+    hardness: float = 1.0
+    checkpoint_every: int = 100
+    seed: int = 0
+    workers: int = 1
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    kind: str = "flat"
+    batch: int = 32
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    photos: int = 300
+    photo_size: tuple[int, int] = (1280, 960)
+    hardness: float = 1.0
+    seed: int = 1234
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_bytes(tomli_w.dumps(self.to_dict()).encode())
+
+
+def _section(cls: type, values: dict[str, Any], name: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"[{name}] unknown keys: {', '.join(sorted(unknown))}")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**converted)
+
+
+def from_dict(data: dict[str, Any]) -> RunConfig:
+    sections = {"model": ModelConfig, "train": TrainConfig, "index": IndexConfig,
+                "calibration": CalibrationConfig}
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ValueError(f"unknown sections: {', '.join(sorted(unknown))}")
+    return RunConfig(**{k: _section(cls, data.get(k, {}), k) for k, cls in sections.items()})
+
+
+def load_run_config(path: Path | None) -> RunConfig:
+    if path is None:
+        return RunConfig()
+    with Path(path).open("rb") as fh:
+        return from_dict(tomllib.load(fh))

@@ -1,0 +1,182 @@
+"""Measures the engine on photos whose answers are known: simulated, or a labelled folder.
+
+A labelled folder holds photos and `truth.jsonl` (one line per photo:
+``{"photo": FILE, "cards": [{"id", "name", "quad"}]}``, the format `cardsight synth photos`
+writes). Each true card is matched to the detected card whose centre lies nearest its own
+centre; a true card with none near is a detection miss.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.recognizer import Candidates, Recognizer
+from training.calibration import expected_calibration_error
+from training.gallery import GalleryItem, load_card_image
+from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
+
+
+@dataclass(frozen=True)
+class TrueCard:
+    card_id: str
+    name: str
+    quad: np.ndarray
+
+
+@dataclass(frozen=True)
+class Query:
+    data: bytes
+    cards: list[TrueCard]
+    label: str = ""
+
+
+@dataclass
+class CardOutcome:
+    truth: TrueCard
+    found: Candidates | None
+    confidence: float | None = None
+    label: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Distinct names of the matches, best first."""
+        out: list[str] = []
+        for m in self.found.matches if self.found else []:
+            if m.name not in out:
+                out.append(m.name)
+        return out
+
+    def name_rank(self) -> int | None:
+        names = self.names
+        return names.index(self.truth.name) + 1 if self.truth.name in names else None
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.found and self.found.matches and
+                     self.found.matches[0].card_id == self.truth.card_id)
+
+
+@dataclass
+class EvalResult:
+    outcomes: list[CardOutcome] = field(default_factory=list)
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    false_positives: int = 0
+    photos: int = 0
+
+    def summary(self) -> dict:
+        n = len(self.outcomes)
+        detected = [o for o in self.outcomes if o.found is not None]
+        ranks = [o.name_rank() for o in self.outcomes]
+        conf = np.array([o.confidence for o in detected], float)
+        right = np.array([o.name_rank() == 1 for o in detected], bool)
+        recall_at = {k: _rate(sum(1 for r in ranks if r is not None and r <= k), n) for k in range(1, 11)}
+        return {
+            "photos": self.photos,
+            "cards": n,
+            "detection_rate": _rate(len(detected), n),
+            "false_positive_cards": self.false_positives,
+            "top1": recall_at[1],
+            "top5": recall_at[5],
+            "mrr5": float(np.mean([1 / r if r is not None and r <= 5 else 0.0 for r in ranks])) if n else 0.0,
+            "exact_printing_top1": _rate(sum(o.exact for o in self.outcomes), n),
+            "top1_of_detected": _rate(int(right.sum()), len(detected)),
+            "ece": expected_calibration_error(conf, right) if len(detected) else None,
+            "answered_sure": _rate(int((conf >= 0.6).sum()), len(detected)) if len(detected) else None,
+            "precision_when_sure": _rate(int(right[conf >= 0.6].sum()), int((conf >= 0.6).sum())),
+            "recall_at_k": recall_at,
+            "latency_ms": {
+                stage: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+                for stage, v in self.timings.items()
+            },
+        }
+
+
+def _rate(a: int, b: int) -> float:
+    return float(a / b) if b else 0.0
+
+
+def simulated_queries(
+    items: Sequence[GalleryItem], count: int, *, seed: int = 7, sim: PhotoSimConfig | None = None,
+    cards_per_photo: int = 1,
+) -> Iterator[Query]:
+    """Simulated photos of random gallery cards, generated lazily (they are large)."""
+    rng = np.random.default_rng(seed)
+    sim = sim or PhotoSimConfig()
+    for i in range(count):
+        picks = rng.choice(len(items), size=min(cards_per_photo, len(items)), replace=False)
+        images = [load_card_image(items[int(j)].image_path) for j in picks]
+        photo = simulate_photo(images, rng, sim)
+        truths = [
+            TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q))
+            for q, k in zip(photo.quads, photo.card_indices)
+        ]
+        yield Query(encode_jpeg(photo.image, int(rng.integers(70, 95))), truths, label=f"sim-{i}")
+
+
+def folder_queries(folder: Path) -> Iterator[Query]:
+    with (Path(folder) / "truth.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                yield Query(
+                    (Path(folder) / rec["photo"]).read_bytes(),
+                    [TrueCard(str(c["id"]), c["name"], np.asarray(c["quad"], float)) for c in rec["cards"]],
+                    label=rec["photo"],
+                )
+
+
+def evaluate(
+    recognizer: Recognizer, queries: Iterable[Query], *, total: int | None = None,
+    progress: bool = True, on_card: Callable[[CardOutcome], None] | None = None,
+) -> EvalResult:
+    result = EvalResult()
+    for query in tqdm(queries, total=total, desc="eval", unit="photo", disable=not progress):
+        t0 = time.perf_counter()
+        found, timings = recognizer.analyse(query.data)
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        for stage, ms in timings.items():
+            result.timings.setdefault(stage, []).append(ms)
+        result.photos += 1
+        used: set[int] = set()
+        for truth in query.cards:
+            j = _nearest(found, truth.quad, used)
+            cand = found[j] if j is not None else None
+            if j is not None:
+                used.add(j)
+            answer = recognizer.answer(cand) if cand is not None else None
+            if answer is None:
+                cand = None  # the engine itself would report no card here
+            outcome = CardOutcome(truth, cand, answer.confidence if answer else None, query.label)
+            result.outcomes.append(outcome)
+            if on_card:
+                on_card(outcome)
+        result.false_positives += sum(
+            1 for j, c in enumerate(found) if j not in used and recognizer.answer(c) is not None
+        )
+    return result
+
+
+def _nearest(found: list[Candidates], quad: np.ndarray, used: set[int]) -> int | None:
+    centre = quad.mean(axis=0)
+    limit = 0.5 * min(np.linalg.norm(quad[0] - quad[2]), np.linalg.norm(quad[1] - quad[3]))
+    best, best_d = None, limit
+    for j, c in enumerate(found):
+        if j in used:
+            continue
+        d = float(np.linalg.norm(np.asarray(c.quad).mean(axis=0) - centre))
+        if d < best_d:
+            best, best_d = j, d
+    return best
+
+
+def worst_misses(result: EvalResult, count: int = 8) -> list[CardOutcome]:
+    """Wrong answers given with the highest confidence: the ones that hurt users most."""
+    wrong = [o for o in result.outcomes if o.found is not None and o.name_rank() != 1]
+    return sorted(wrong, key=lambda o: -(o.confidence or 0))[:count]

@@ -1,0 +1,98 @@
+"""Builds a complete artifact set from a gallery: model graph, index, catalog, calibration.
+
+Everything goes into a `SetWriter` temp folder and is published atomically at the end, so a
+build killed at any point leaves the previous set (if any) as the one that loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.artifacts import ArtifactSet, SetWriter, sha256_file
+from engine.catalog import write_catalog
+from engine.embed import Embedder
+from engine.recognizer import Recognizer
+from engine.search import build_index, save_index
+from engine.settings import EngineSettings
+from training import calibration
+from training.config import RunConfig, load_run_config
+from training.export import export_onnx
+from training.gallery import GalleryItem, load_card_image, read_gallery
+from training.model import CardEmbedder
+from training.train import CONFIG, load_trained
+
+log = logging.getLogger(__name__)
+
+
+def embed_gallery(
+    embedder: Embedder, items: list[GalleryItem], *, batch: int = 32, progress: bool = True
+) -> np.ndarray:
+    """Rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search)."""
+    size = embedder.input_size
+    out = np.zeros((2 * len(items), embedder.dim), np.float32)
+    bar = tqdm(total=len(items), desc="embed gallery", unit="card", disable=not progress)
+    for start in range(0, len(items), batch):
+        crops = []
+        for item in items[start : start + batch]:
+            image = load_card_image(item.image_path, size)
+            crops += [image, np.ascontiguousarray(image[::-1, ::-1])]
+        out[2 * start : 2 * start + len(crops)] = embedder.embed(crops)
+        bar.update(len(crops) // 2)
+    bar.close()
+    return out
+
+
+def build_artifacts(
+    gallery: Path, out_root: Path, *, model_dir: Path | None = None, cfg: RunConfig | None = None,
+    progress: bool = True,
+) -> ArtifactSet:
+    """`model_dir`: a finished training run; None means the ImageNet-pretrained backbone."""
+    started = time.perf_counter()
+    items = read_gallery(gallery)
+    if model_dir is not None:
+        cfg = load_run_config(Path(model_dir) / CONFIG) if cfg is None else cfg
+        model = load_trained(model_dir)
+        model_source = str(model_dir)
+    else:
+        cfg = cfg or RunConfig()
+        model = CardEmbedder(cfg.model).eval()
+        model_source = f"{cfg.model.backbone} (ImageNet, not fine-tuned)"
+    with SetWriter(out_root) as writer:
+        export_onnx(model, writer.path("model.onnx"))
+        embedder = Embedder(writer.path("model.onnx"))
+        vectors = embed_gallery(embedder, items, batch=cfg.index.batch, progress=progress)
+        save_index(build_index(vectors, cfg.index.kind), writer.path("index.faiss"))
+        write_catalog(writer.path("catalog.sqlite"), [it.entry for it in items])
+        calibration.PROVISIONAL.save(writer.path("calibration.json"))
+        cfg.save(writer.path("config.toml"))
+        building = ArtifactSet(path=writer.tmp, manifest={"version": "building"})
+        recognizer = Recognizer(building, EngineSettings())
+        try:
+            cal = calibration.calibrate_set(writer.tmp, items, cfg.calibration, recognizer,
+                                            progress=progress)
+        finally:
+            recognizer.close()
+        manifest = {
+            "model_version": sha256_file(writer.path("model.onnx"))[:12],
+            "model_source": model_source,
+            "embedding_dim": embedder.dim,
+            "input_size": list(embedder.input_size),
+            "index_kind": cfg.index.kind,
+            "gallery": str(Path(gallery).resolve()),
+            "gallery_size": len(items),
+            "gallery_digest": hashlib.sha256(
+                "\n".join(f"{i.entry.card_id}:{i.entry.face}" for i in items).encode()
+            ).hexdigest()[:12],
+            "calibration": {"fitted_on": cal.fitted_on, "ece": cal.expected_calibration_error},
+            "build_seconds": round(time.perf_counter() - started, 1),
+        }
+        published = writer.commit(manifest)
+    log.info("artifact set %s: %d cards in %.0f s", published.version, len(items),
+             time.perf_counter() - started)
+    return published

@@ -1,0 +1,1 @@
+"""Scryfall sync: card data and images into the gallery folder (`cardsight sync`)."""

@@ -1,0 +1,163 @@
+"""Fine-tunes the embedding network on a gallery; a killed run resumes where it stopped.
+
+The run folder holds `checkpoint.pt` (weights, optimiser, scheduler, step; replaced
+atomically every `checkpoint_every` steps), and at the end `model.safetensors` plus the
+`config.toml` that produced it — what `cardsight index --model RUN` loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from training.config import RunConfig, load_run_config
+from training.losses import make_loss
+from training.model import CardEmbedder
+from training.pairs import PairDataset
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.toml"
+CHECKPOINT = "checkpoint.pt"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def freeze_leading_blocks(model: CardEmbedder, count: int) -> None:
+    """Keep the stem and the first `count` blocks at ImageNet weights and statistics."""
+    bb = model.backbone
+    frozen = [bb._conv_stem, bb._bn0, *bb._blocks[:count]]
+    for module in frozen:
+        module.requires_grad_(False)
+    model.frozen_modules = frozen  # type: ignore[attr-defined]
+
+
+def _train_mode(model: CardEmbedder) -> None:
+    model.train()
+    for module in getattr(model, "frozen_modules", []):
+        module.eval()
+
+
+def _fingerprint(cfg: RunConfig, images: Sequence[Path]) -> str:
+    blob = json.dumps({"cfg": cfg.to_dict(), "images": [str(p) for p in images]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _schedule(total: int) -> "callable":
+    warmup = max(1, min(100, total // 10))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_trained(run_dir: Path) -> CardEmbedder:
+    """The network a finished run produced, from its weights and stored config."""
+    run_dir = Path(run_dir)
+    weights = run_dir / WEIGHTS if run_dir.is_dir() else run_dir
+    cfg = load_run_config(weights.parent / CONFIG)
+    model = CardEmbedder(dataclasses.replace(cfg.model, pretrained=False))
+    model.load_state_dict(load_file(str(weights)))
+    return model.eval()
+
+
+def train(
+    images: Sequence[Path], run_dir: Path, cfg: RunConfig, *, restart: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train on the gallery images; returns the path of the final weights."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tc = cfg.train
+    device = pick_device(tc.device)
+    torch.manual_seed(tc.seed)
+    model = CardEmbedder(cfg.model)
+    freeze_leading_blocks(model, tc.frozen_blocks)
+    model.to(device)
+    head = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone.")]
+    optimiser = torch.optim.AdamW(
+        [{"params": head, "lr": tc.lr}, {"params": body, "lr": tc.lr * tc.backbone_lr_scale}],
+        weight_decay=tc.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(tc.steps))
+    loss_fn = make_loss(tc)
+    fingerprint = _fingerprint(cfg, images)
+    checkpoint = run_dir / CHECKPOINT
+    start = 0
+    if checkpoint.exists() and not restart:
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["fingerprint"] != fingerprint:
+            raise ValueError(
+                f"{checkpoint} belongs to a run with another config or gallery; "
+                "use --restart to discard it or pick another --out"
+            )
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+        log.info("resuming %s at step %d of %d", run_dir, start, tc.steps)
+    cfg.save(run_dir / CONFIG)
+
+    dataset = PairDataset(
+        images, (cfg.model.input_width, cfg.model.input_height), batch=tc.batch_pairs,
+        seed=tc.seed, hardness=tc.hardness, steps=tc.steps,
+    )
+    loader = DataLoader(
+        dataset, batch_size=None, sampler=range(start, tc.steps), num_workers=tc.workers,
+        persistent_workers=False, prefetch_factor=2 if tc.workers else None,
+    )
+    bar = tqdm(total=tc.steps, initial=start, desc="train", unit="step", disable=not progress)
+    started, last_loss = time.perf_counter(), float("nan")
+    for step, (refs, photos, _) in zip(range(start, tc.steps), loader):
+        _train_mode(model)
+        emb = model(torch.cat([refs, photos]).to(device))
+        loss = loss_fn(emb[len(refs):], emb[: len(refs)])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        last_loss = float(loss.detach())
+        bar.set_postfix(loss=f"{last_loss:.3f}")
+        bar.update()
+        done = step + 1
+        if done % tc.checkpoint_every == 0 or done == tc.steps:
+            _save_atomic(
+                {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                 "scheduler": scheduler.state_dict(), "step": done, "fingerprint": fingerprint},
+                checkpoint,
+            )
+    bar.close()
+    weights = run_dir / WEIGHTS
+    tmp = run_dir / (WEIGHTS + ".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, weights)
+    log.info("trained %d steps in %.0f s, last loss %.4f", tc.steps - start,
+             time.perf_counter() - started, last_loss)
+    return weights
