@@ -20,7 +20,7 @@ from bot import replies
 from bot.ratelimit import RequestLimits
 from bot.replies import Reply, ReplyKind
 from bot.settings import BotSettings
-from engine.errors import ImageError, ImageTooLarge, RecognizerError
+from engine.errors import EngineBusy, ImageError, ImageTooLarge, RecognizerError
 from engine.protocol import AsyncRecognizer
 
 log = logging.getLogger("cardsight.bot")
@@ -53,6 +53,7 @@ class Answerer:
         self.settings = settings
         self.limits = RequestLimits(settings.cooldown_seconds, settings.guild_requests_per_minute)
         self.closing = False
+        self._photos = 0
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -110,8 +111,22 @@ class Answerer:
         return None
 
     async def identify(self, download: Callable[[], Awaitable[bytes]]) -> Reply:
-        """Download and identify one photo; every failure becomes a friendly reply."""
+        """Download and identify one photo; every failure becomes a friendly reply.
+
+        At most `max_photos_in_flight` photos are downloaded or identified at once: the rest
+        get "busy" before their download, the same answer the engine's full queue gives.
+        """
         rid = request_id.get()
+        if self._photos >= self.settings.max_photos_in_flight:
+            log.info("req=%s busy: %d photos in flight", rid, self._photos)
+            return replies.from_error(EngineBusy(f"{self._photos} photos in flight"))
+        self._photos += 1
+        try:
+            return await self._identify(download, rid)
+        finally:
+            self._photos -= 1
+
+    async def _identify(self, download: Callable[[], Awaitable[bytes]], rid: str) -> Reply:
         try:
             data = bytes(await download())
         except Exception as exc:  # the platform library's network/API errors

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.answering import Answerer
+from bot.quiet_retries import quiet_retry_logs
 from bot.settings import BotSettings, BotTokens, load_tokens
 from cardsight.config import ConfigError, read_secret
 from engine.protocol import AsyncRecognizer
@@ -130,6 +131,7 @@ async def start_bots(
 ) -> BotGroup:
     """Start every bot in `platforms` whose token is set; a bot without a token is skipped."""
     tokens = load_tokens() if tokens is None else tokens
+    quiet_retry_logs()
     group = BotGroup(Answerer(engine, settings))
     wanted: list[tuple[type[DiscordRunner] | type[TelegramRunner], str | None]] = []
     if "discord" in platforms:

@@ -31,6 +31,10 @@ class BotSettings:
     """Alternatives offered as buttons under an answer."""
     max_lookups_per_message: int = 3
     """``[[Name]]`` lookups answered from one message; the rest are ignored."""
+    max_photos_in_flight: int = 32
+    """Photos downloaded or being identified at once, over every chat; past it a photo is
+    answered "busy, try again" before it is downloaded, so a burst costs neither bandwidth
+    nor memory. Keep it at or under the engine's ``max_queue``."""
     shutdown_grace_seconds: float = 30.0
     """How long a stop waits for in-flight photos to be answered."""
 
@@ -60,6 +64,9 @@ class BotSettings:
     """Long-poll duration of one ``getUpdates`` call."""
     telegram_bracket_lookups: bool = True
     """Answer ``[[Card Name]]`` in Telegram text messages."""
+    telegram_timeout_seconds: float = 20.0
+    """Connect/read/write/pool timeout of Bot API calls and file downloads (PTB's 5 s default
+    times out on big photos and on a busy two-core machine)."""
     telegram_api_base: str = "https://api.telegram.org/bot"
     telegram_file_base: str = "https://api.telegram.org/file/bot"
 
@@ -72,6 +79,8 @@ class BotSettings:
             raise ValueError("cooldown_seconds and guild_requests_per_minute must be >= 0")
         if self.max_attachment_bytes <= 0:
             raise ValueError("max_attachment_bytes must be > 0")
+        if self.max_photos_in_flight < 1 or self.telegram_timeout_seconds <= 0:
+            raise ValueError("max_photos_in_flight must be >= 1 and telegram_timeout_seconds > 0")
         if not 0 <= self.max_alternatives <= 5:
             raise ValueError("max_alternatives must be between 0 and 5 (one button row)")
 

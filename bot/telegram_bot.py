@@ -8,6 +8,7 @@ needs no public address; webhook mode is a setting.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 
@@ -20,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -32,11 +34,19 @@ from telegram.ext import (
 
 from bot import replies
 from bot.answering import Answerer, bracket_queries
+from bot.quiet_retries import OUTAGE_LOGGER
+from bot.redact import TELEGRAM_LOGGERS, redact_in_logs
 from bot.replies import CardLine, Reply, ReplyKind
 from bot.settings import BotSettings
 from engine.errors import ImageError
 
 log = logging.getLogger("cardsight.bot.telegram")
+outage_log = logging.getLogger(OUTAGE_LOGGER)
+
+SEND_ATTEMPTS = 3
+SEND_BACKOFF_S = 0.5
+RATE_LIMIT_RETRIES = 3
+"""How often `AIORateLimiter` retries a call Telegram answered 429 (after its retry_after)."""
 
 CALLBACK_PREFIX = "card:"
 USAGE = (
@@ -94,12 +104,32 @@ def link_preview(reply: Reply) -> LinkPreviewOptions:
 
 
 async def send_reply(message: Message, reply: Reply) -> None:
-    await message.reply_text(
-        reply_html(reply),
-        parse_mode=ParseMode.HTML,
-        reply_markup=reply_markup(reply),
-        link_preview_options=link_preview(reply),
-    )
+    """Send, retrying Telegram's 5xx answers; 429s are retried by `AIORateLimiter` already.
+
+    A bad request or a timeout is not retried: the first is final, and after the second the
+    message may well have been delivered, so a retry could post it twice.
+    """
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            await message.reply_text(
+                reply_html(reply),
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply_markup(reply),
+                link_preview_options=link_preview(reply),
+            )
+            return
+        except (BadRequest, TimedOut):
+            raise
+        except NetworkError as exc:
+            if attempt == SEND_ATTEMPTS - 1:
+                raise
+            outage_log.warning("telegram: sending a reply failed (%s); retrying with backoff", exc)
+            await asyncio.sleep(SEND_BACKOFF_S * 2**attempt)
+
+
+def polling_failed(exc: TelegramError) -> None:
+    """PTB's own callback logs a traceback per failed poll; one line per outage is enough."""
+    outage_log.warning("telegram: getUpdates failed (%s); retrying with backoff", exc)
 
 
 def _image_of(message: Message | None) -> tuple[str, int | None, str | None] | None:
@@ -220,8 +250,12 @@ def build_application(answerer: Answerer, settings: BotSettings, token: str) -> 
         .base_url(settings.telegram_api_base)
         .base_file_url(settings.telegram_file_base)
         .concurrent_updates(True)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .get_updates_read_timeout(settings.telegram_poll_timeout_seconds + 10)
+        .connect_timeout(settings.telegram_timeout_seconds)
+        .read_timeout(settings.telegram_timeout_seconds)
+        .write_timeout(settings.telegram_timeout_seconds)
+        .pool_timeout(settings.telegram_timeout_seconds)
         .build()
     )
     TelegramHandlers(answerer, settings).register(app)
@@ -232,8 +266,10 @@ class TelegramBot:
     """Start/stop of one PTB `Application` without `run_polling` (which would own the loop)."""
 
     def __init__(self, answerer: Answerer, settings: BotSettings, token: str, webhook_secret: str | None = None) -> None:
-        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token; PTB logs
+        # its base URLs at DEBUG.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        self._redact = redact_in_logs(token, "<TELEGRAM_TOKEN>", TELEGRAM_LOGGERS)
         self.settings = settings
         self.webhook_secret = webhook_secret
         self.app = build_application(answerer, settings, token)
@@ -255,7 +291,8 @@ class TelegramBot:
             )
         else:
             await self.app.updater.start_polling(
-                timeout=s.telegram_poll_timeout_seconds, allowed_updates=Update.ALL_TYPES
+                timeout=s.telegram_poll_timeout_seconds, allowed_updates=Update.ALL_TYPES,
+                error_callback=polling_failed,
             )
         log.info("telegram: started as @%s (%s)", self.app.bot.username, s.telegram_mode)
 
@@ -268,3 +305,5 @@ class TelegramBot:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        for name in TELEGRAM_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redact)

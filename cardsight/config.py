@@ -73,6 +73,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             return False
         raise ConfigError(f"{key}: expected true/false, got {value!r}")
     if hint in (int, float):
+        # bool is an int to Python, and int(2.5) is 2: both would pass a typo silently.
+        if isinstance(value, bool) or (hint is int and isinstance(value, float) and not value.is_integer()):
+            raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
         try:
             return hint(value)
         except (TypeError, ValueError):
@@ -96,11 +99,16 @@ def load_section(
     env = os.environ if env is None else env
     if file_values is None:
         file_values = read_config_file(config_path(env)).get(section, {})
+    if not isinstance(file_values, Mapping):
+        raise ConfigError(f"[{section}] must be a table of settings, got {file_values!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(file_values) - names
     if unknown:
         raise ConfigError(f"[{section}] has unknown keys: {', '.join(sorted(unknown))}")
+    unknown = set(overrides) - names
+    if unknown:
+        raise ConfigError(f"{cls.__name__} has no settings named {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
     for name in names:
         key = f"CARDSIGHT_{section.upper()}_{name.upper()}"
@@ -122,8 +130,9 @@ def load_section(
 def read_secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
     """A secret from ``$NAME`` or the file named by ``$NAME_FILE``; None when neither is set."""
     env = os.environ if env is None else env
-    if env.get(name):
-        return env[name].strip()
+    value = env.get(name, "").strip()
+    if value:
+        return value
     file_name = env.get(f"{name}_FILE")
     if file_name:
         try:

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -130,13 +131,16 @@ class SetWriter:
         missing = [n for n in REQUIRED_FILES if n not in files]
         if missing:
             raise ArtifactError(f"cannot publish an artifact set without {', '.join(missing)}")
-        created = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        version = f"{created}-{hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]}"
+        now = datetime.now(timezone.utc)
+        # Microseconds keep names in creation order (pruning relies on it) and distinct
+        # when the same files are published twice within a second.
+        digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
+        version = f"{now:%Y%m%dT%H%M%S%fZ}-{digest}"
         manifest = {
             **manifest,
             "format": FORMAT_VERSION,
             "version": version,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "created_at": f"{now:%Y-%m-%dT%H:%M:%SZ}",
             "files": files,
         }
         _write_atomic(self.tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -168,14 +172,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _prune(root: Path, keep: str) -> None:
-    """Keep the newest few sets (a running service may still read the previous one)."""
-    sets = sorted(
-        (p for p in (root / "sets").iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.name,
+    """Keep `keep` and the newest others, KEEP_SETS in all (a running service may still read
+    the previous one); names sort in creation order."""
+    others = sorted(
+        p.name for p in (root / "sets").iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name != keep
     )
-    for old in sets[:-KEEP_SETS]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+    for old in others[: max(0, len(others) - (KEEP_SETS - 1))]:
+        shutil.rmtree(root / "sets" / old, ignore_errors=True)
     for stale in (root / "sets").glob(".building-*"):
         if time.time() - stale.stat().st_mtime > 3600:
             shutil.rmtree(stale, ignore_errors=True)

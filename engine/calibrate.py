@@ -22,8 +22,13 @@ class Calibrator:
     bias: float
     fitted_on: int = 0
     expected_calibration_error: float | None = None
+    same_card_threshold: float | None = None
+    """Similarity at or above which two crops count as the same card (`cardsight compare`);
+    fitted with the confidence model (see `training.calibration.same_card_threshold`)."""
 
     def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in (self.w_top, self.w_margin, self.bias)):
+            raise ValueError("calibration weights and bias must be finite numbers")
         if self.w_top < 0 or self.w_margin < 0:
             raise ValueError("calibration weights must be non-negative (monotone confidence)")
 

@@ -77,17 +77,24 @@ def write_catalog(path: Path, entries: Iterable[CatalogEntry]) -> int:
         con.close()
 
 
+# Letters NFKD does not decompose into ASCII; without these "Æther Vial" would become "ther vial".
+_TRANSLITERATE = str.maketrans({"æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss",
+                                "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
+                                "þ": "th", "Þ": "TH"})
+
+
 def normalise_name(name: str) -> str:
     """Case-, accent- and punctuation-blind form, so "Jace, the Mind Sculptor" ≈ "jace mind sculptor"."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = unicodedata.normalize("NFKD", name.translate(_TRANSLITERATE))
+    text = text.encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
 class Catalog:
     def __init__(self, path: Path) -> None:
-        self._con = sqlite3.connect(
-            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
-        )
+        # as_uri() percent-encodes the path: a folder named "C# cards" must not end the URI.
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1"
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         rows = self._con.execute("SELECT row_id, name FROM entries ORDER BY row_id").fetchall()
         self.size = len(rows)

@@ -37,6 +37,7 @@ _DECODER_FAILURES = (
 _JPEG_REDUCTIONS = (8, 4, 2)
 _EXIF_ORIENTATION = 0x0112
 _WHITE = (255, 255, 255)
+_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"})
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,17 @@ def _decode(data: bytes, max_pixels: int, target_long_side: int) -> DecodedImage
     orientation = _orientation(image)
     reduction = _apply_jpeg_draft(image, target_long_side)
     image.load()
+    scale = 1.0 / reduction
+    if reduction == 1:
+        image = _box_reduce(image, target_long_side)
+        scale = image.size[0] / width
     rgb = _to_rgb(image)
     rgb = _apply_orientation(rgb, orientation)
     swapped = orientation in (5, 6, 7, 8)
     original_size = (height, width) if swapped else (width, height)
-    scale = 1.0 / reduction
     if reduction == 1:
-        rgb, scale = _shrink(rgb, target_long_side)
+        rgb, shrink = _shrink(rgb, target_long_side)
+        scale *= shrink
     return DecodedImage(rgb=rgb, scale=scale, original_size=original_size)
 
 
@@ -119,6 +124,28 @@ def _apply_jpeg_draft(image: Image.Image, target_long_side: int) -> int:
     if k > 1:
         image.draft("RGB", (-(-width // k), -(-height // k)))
     return round(width / image.size[0])  # the reduction libjpeg actually chose
+
+
+def _box_reduce(image: Image.Image, target_long_side: int) -> Image.Image:
+    """Shrink a big non-JPEG by an integer factor right after decoding, in its own mode.
+
+    Formats without reduced decoding (PNG, WebP, GIF) arrive at full size, and a few-KB PNG
+    can hold 50+ MP; converting that to RGB (or float, for 16-bit) at full size costs several
+    hundred MB per request. Pillow's box `reduce` works in the compact source mode, so the
+    per-pixel conversions that follow only ever see about `target_long_side` pixels.
+    """
+    factor = max(image.size) // target_long_side
+    if factor < 2:
+        return image
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+    if image.mode not in _REDUCIBLE_MODES:
+        return image
+    return image.reduce(factor)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

@@ -1,8 +1,12 @@
 """Find every Magic card in a photo and cut each out as an upright, tight crop.
 
-Works with OpenCV only (no learned detector) so it runs in a few milliseconds on the CPU
-machines admins have: outlines are proposed on a <= 800 px copy, fitted with quads of
-card aspect, scored, de-duplicated, then refined and warped from the full-resolution image.
+Runs on the CPU machines admins have. Card outlines are proposed on a <= 640 px copy by a
+tiny learned segmenter (engine/segmenter.py, one quad per card even where a finger or
+glare breaks the outline) and/or by classical OpenCV passes (engine/outlines.py), fitted
+with quads of card aspect, scored and de-duplicated; each side is then settled on the
+card's own edge (not its inner frame or sleeve) on that copy, refined to sub-pixel on the
+full-resolution image, and warped. Without the segmenter's model file only the classical
+passes run.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.borders import settle_sides
 from engine.corners import refine_quad
-from engine.outlines import candidate_contours, edge_map
+from engine.outlines import candidate_contours, edge_maps
+from engine.segmenter import CardSegmenter, Segmentation, default_segmenter
 from engine.quad import (
     CARD_ASPECT,
     NEXT_CORNER,
@@ -25,16 +31,21 @@ from engine.quad import (
     warp_quad,
 )
 
-WORK_LONG_SIDE = 800
+WORK_LONG_SIDE = 640
 ASPECT_TOLERANCE = 0.2  # relative; perspective and sleeves stretch the measured aspect
 MIN_AREA_FRACTION = 0.002
 MIN_SCORE = 0.35
 NESTED_OVERLAP = 0.6  # intersection / smaller area above which two quads claim one card
 OUTER_SCORE_RATIO = 0.6  # an enclosing outline replaces a kept one scoring at least this share
-TIGHT_CROP_FILL = 0.7  # one outline this big inside a card-shaped frame: the frame is the card
+TIGHT_CROP_INSET = 0.12  # of the frame: an outline this close to every frame corner is a tight crop's frame
 _SUPPORT_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
+LEARNED_ASPECT_TOLERANCE = 0.3
+MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
+AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
+GAP_OVERLAP = 0.2  # most a classical quad may overlap a segmented card (of the smaller) and still count
+CLASSICAL_WITH_LEARNED = True  # run the classical passes too when the segmenter is present
 
 
 @dataclass(frozen=True)
@@ -62,22 +73,49 @@ def detect_cards(
     When no outline is found and the frame itself has card proportions (a tight crop or
     a screenshot), the whole frame is returned turned to portrait with whole_frame=True.
     """
+    segmenter = default_segmenter()
+    classical = segmenter is None or CLASSICAL_WITH_LEARNED
+    return detect_cards_using(rgb, segmenter, classical=classical, crop_size=crop_size, max_cards=max_cards)
+
+
+def detect_cards_using(
+    rgb: np.ndarray,
+    segmenter: CardSegmenter | None,
+    *,
+    classical: bool,
+    crop_size: tuple[int, int] = (160, 224),
+    max_cards: int = 12,
+) -> list[DetectedCard]:
+    """detect_cards with a chosen proposal source: the segmenter, the classical passes, or both.
+
+    With both, the segmenter decides which cards there are and agreeing classical outlines
+    give their exact shape (see `_merge`).
+    """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
+    if segmenter is None and not classical:
+        raise ValueError("no proposal source: give a segmenter or enable the classical passes")
     height, width = rgb.shape[:2]
     factor = min(1.0, WORK_LONG_SIDE / max(height, width))
     small = _work_copy(rgb, factor)
-    candidates = _find_candidates(small)
-    kept = _suppress(candidates)[:max_cards]
-    frame_area = float(small.shape[0] * small.shape[1])
-    if len(kept) == 1 and kept[0].area >= TIGHT_CROP_FILL * frame_area:
+    segmentation = segmenter.segment(small) if segmenter is not None else None
+    if segmentation is None:
+        kept = _suppress(_find_candidates(small))
+    elif classical:
+        kept = _merge(_suppress(_learned_candidates(segmentation, small.shape)), _find_candidates(small), segmentation)
+    else:
+        kept = _suppress(_learned_candidates(segmentation, small.shape))
+    kept = sorted(kept, key=lambda c: c.score, reverse=True)[:max_cards]
+    if len(kept) == 1 and _frames_the_picture(kept[0].quad, small.shape):
         whole = _whole_frame(rgb, crop_size)
         if whole:  # the outline found is the inner frame of a tightly cropped card
             return whole
     search_px = 1.5 / factor + 1.5
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32) if kept else None
     cards = []
     for candidate in kept:
-        quad = refine_quad(rgb, candidate.quad / factor, search_px)
+        settled = settle_sides(lab, candidate.quad)
+        quad = refine_quad(rgb, settled / factor, search_px)
         quad = order_corners(quad, (width, height))
         crop = warp_quad(rgb, quad, crop_size)
         cards.append(DetectedCard(quad=quad, crop=crop, score=candidate.score, whole_frame=False))
@@ -98,16 +136,55 @@ def _work_copy(rgb: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
 
 
+def _merge(learned: list[_Candidate], classical: list[_Candidate], segmentation: Segmentation) -> list[_Candidate]:
+    """The segmenter decides which cards there are; classical outlines give their exact shape.
+
+    A segmenter quad is only as precise as its 160 px class map, a classical contour is
+    pixel-exact where it closed around the card, so a classical quad that agrees with a
+    segmented card replaces it. Classical outlines that overlap no segmented card fill
+    gaps (cards the segmenter merged or left as odd blobs) where the segmenter sees card,
+    which keeps classical false outlines on patterned tables out.
+    """
+    plausible = [c for c in classical if segmentation.card_share(c.quad) >= MIN_CARD_SHARE]
+    kept = []
+    for card in learned:
+        agreeing = [c for c in plausible if quad_iou(c.quad, card.quad)[0] >= AGREEING_IOU]
+        kept.append(max(agreeing, key=lambda c: c.score) if agreeing else card)
+    gaps = [c for c in plausible if all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
+    return kept + _suppress(gaps)
+
+
+def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...]) -> list[_Candidate]:
+    """Segmenter quads that have card shape, scored by how fully their blob fills them."""
+    frame_area = float(shape[0] * shape[1])
+    image_size = (shape[1], shape[0])
+    candidates = []
+    for quad, fill in segmentation.quads():
+        area = quad_area(quad)
+        if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
+            continue
+        # The network already judged the blob a card; its quad is a pixel or two off at the
+        # 160 px scale, which the focal-length estimate inside the perspective-corrected
+        # aspect amplifies, so the plain side ratio may vouch for it too, with more slack.
+        aspect_error = min(card_aspect_error(quad, image_size), card_aspect_error(quad))
+        if aspect_error > LEARNED_ASPECT_TOLERANCE:
+            continue
+        score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * aspect_error / LEARNED_ASPECT_TOLERANCE)
+        if score >= MIN_SCORE:
+            candidates.append(_Candidate(quad=quad, score=float(score), area=area))
+    return candidates
+
+
 def _find_candidates(small: np.ndarray) -> list[_Candidate]:
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
-    edges = edge_map(gray)
+    grey_edges, colour_edges = edge_maps(small, gray)
     # Support is judged with a few pixels' slack: hull polygons of rounded outlines
     # wander off a thin edge line by a pixel or two.
-    near_edges = cv2.dilate(edges, _SUPPORT_KERNEL)
+    near_edges = cv2.dilate(cv2.bitwise_or(grey_edges, colour_edges), _SUPPORT_KERNEL)
     frame_area = float(small.shape[0] * small.shape[1])
     image_size = (small.shape[1], small.shape[0])
     candidates = []
-    for contour in candidate_contours(small, gray, edges):
+    for contour in candidate_contours(small, gray, grey_edges, colour_edges):
         contour_area = cv2.contourArea(contour)
         if contour_area < MIN_AREA_FRACTION * frame_area or contour_area > 0.98 * frame_area:
             continue
@@ -178,6 +255,20 @@ def _suppress(candidates: list[_Candidate]) -> list[_Candidate]:
         elif candidate.area > kept[clash].area and candidate.score >= OUTER_SCORE_RATIO * kept[clash].score:
             kept[clash] = candidate
     return kept
+
+
+def _frames_the_picture(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """True when the quad is an upright inset of the frame, as a tight crop's inner frame is.
+
+    A photographed card that merely fills most of a 4:3 frame is tilted or off-centre,
+    so its corners do not all sit near the frame's own.
+    """
+    height, width = shape[:2]
+    frame = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    reach = TIGHT_CROP_INSET * np.float32([width, height])
+    return any(
+        bool((np.abs(np.roll(quad, turn, axis=0) - frame) <= reach).all()) for turn in range(4)
+    )
 
 
 def _whole_frame(rgb: np.ndarray, crop_size: tuple[int, int]) -> list[DetectedCard]:

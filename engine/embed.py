@@ -38,6 +38,10 @@ class Embedder:
         """(N, H, W, 3) uint8 crops of exactly `input_size` → (N, D) float32, unit length."""
         if not len(crops):
             return np.zeros((0, self.dim), np.float32)
+        expected = (int(self.height), int(self.width), 3)
+        bad = next((c.shape for c in crops if c.shape != expected), None)
+        if bad is not None:
+            raise ValueError(f"crops must be {self.width}x{self.height} RGB (H, W, 3 = {expected}), got {bad}")
         batch = np.ascontiguousarray(np.stack(crops), dtype=np.uint8)
         (out,) = self._session.run(None, {self._input: batch})
         return np.ascontiguousarray(out, dtype=np.float32)

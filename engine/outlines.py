@@ -1,6 +1,7 @@
 """Candidate card outlines from several cheap segmentation passes over a small image.
 
-No single pass finds cards everywhere: Canny misses dark cards on dark mats, the
+No single pass finds cards everywhere: grey Canny misses dark cards on dark coloured
+mats (colour Canny on the Lab gradient catches those), the
 background-distance mask merges touching cards, adaptive thresholds fragment on glare.
 Each pass proposes closed contours; the caller fits quads and scores them, and duplicates
 across passes are removed later by non-maximum suppression.
@@ -14,21 +15,29 @@ import cv2
 import numpy as np
 
 _CANNY_THRESHOLDS = ((30, 90), (60, 180))
+_COLOUR_CANNY = (40, 120)  # on the L2 Sobel magnitude of the strongest Lab channel
 _KERNEL3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _KERNEL5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
-def edge_map(gray: np.ndarray) -> np.ndarray:
-    """Dilated low-threshold Canny edges, used both as a pass and to score outline support."""
+def edge_maps(rgb: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dilated low-threshold grey Canny and colour (Lab) Canny edges of the work image.
+
+    Both are contour passes, and their union is what outline support is scored against:
+    grey edges catch light/dark steps, colour edges a dark card on an equally dark but
+    coloured mat.
+    """
     low, high = _CANNY_THRESHOLDS[0]
-    return cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3)
+    return cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), _colour_edges(rgb)
 
 
 def candidate_contours(
-    rgb: np.ndarray, gray: np.ndarray, edges: np.ndarray
+    rgb: np.ndarray, gray: np.ndarray, grey_edges: np.ndarray, colour_edges: np.ndarray
 ) -> Iterator[np.ndarray]:
     """Yield contours (int32 (N, 1, 2)) from every segmentation pass."""
-    yield from _contours(edges, cv2.RETR_LIST)
+    yield from _contours(grey_edges, cv2.RETR_LIST)
+    yield from _contours(colour_edges, cv2.RETR_LIST)
+    yield from _contours(cv2.morphologyEx(colour_edges, cv2.MORPH_CLOSE, _KERNEL5), cv2.RETR_LIST)
     low, high = _CANNY_THRESHOLDS[1]
     yield from _contours(cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), cv2.RETR_LIST)
     yield from _contours(_adaptive_mask(gray), cv2.RETR_LIST)
@@ -38,6 +47,20 @@ def candidate_contours(
 def _contours(mask: np.ndarray, mode: int) -> Iterator[np.ndarray]:
     contours, _ = cv2.findContours(mask, mode, cv2.CHAIN_APPROX_SIMPLE)
     yield from contours
+
+
+def _colour_edges(rgb: np.ndarray) -> np.ndarray:
+    """Canny on the Lab gradient of the strongest channel: hue edges grey Canny cannot see."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (3, 3), 0), cv2.COLOR_RGB2Lab)
+    dx = cv2.Sobel(lab, cv2.CV_16S, 1, 0)
+    dy = cv2.Sobel(lab, cv2.CV_16S, 0, 1)
+    magnitude = cv2.add(cv2.absdiff(dx, 0), cv2.absdiff(dy, 0))
+    strongest = magnitude.argmax(axis=2)[..., None]
+    dx = np.take_along_axis(dx, strongest, 2)[..., 0]
+    dy = np.take_along_axis(dy, strongest, 2)[..., 0]
+    low, high = _COLOUR_CANNY
+    edges = cv2.Canny(np.ascontiguousarray(dx), np.ascontiguousarray(dy), low, high, L2gradient=True)
+    return cv2.dilate(edges, _KERNEL3)
 
 
 def _adaptive_mask(gray: np.ndarray) -> np.ndarray:

@@ -213,7 +213,7 @@ class Recognizer:
             )
         except asyncio.TimeoutError:
             job.future.cancel()
-            raise RequestTimeout(f"no answer within {self.settings.timeout_s:.0f} s") from None
+            raise RequestTimeout(f"no answer within {self.settings.timeout_s:g} s") from None
 
     async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
         return await asyncio.to_thread(self.catalog.lookup, query, limit)
@@ -279,6 +279,10 @@ class Recognizer:
             worker = self._worker
             self._worker = None
         if worker is not None:
-            self._queue.put(None)
-            worker.join(timeout=self.settings.timeout_s)
+            try:
+                self._queue.put(None, timeout=self.settings.timeout_s)
+            except queue.Full:
+                log.warning("engine queue still full at close; not waiting for the worker")
+            else:
+                worker.join(timeout=self.settings.timeout_s)
         self.catalog.close()

@@ -29,7 +29,7 @@ def build_index(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
     elif kind == "ivf":
-        nlist = max(1, min(4096, int(4 * np.sqrt(n))))
+        nlist = max(1, min(4096, n, int(4 * np.sqrt(n))))  # k-means needs n >= nlist
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.train(vectors)
         index.nprobe = min(nlist, 16)

@@ -32,6 +32,11 @@ class EngineSettings:
     def __post_init__(self) -> None:
         if not 0.0 <= self.unsure_below <= 1.0:
             raise ValueError("unsure_below must be within 0..1")
-        for name in ("max_bytes", "max_pixels", "max_cards", "threads", "max_batch", "max_queue"):
+        for name in ("max_bytes", "max_pixels", "decode_long_side", "max_cards", "search_k",
+                     "threads", "max_batch", "max_queue"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.alternatives < 0 or self.batch_wait_ms < 0:
+            raise ValueError("alternatives and batch_wait_ms must not be negative")
+        if not self.timeout_s > 0:
+            raise ValueError("timeout_s must be positive")

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
-from engine.errors import EngineBusy
+from engine.errors import ArtifactError, EngineBusy, RecognizerError
 from engine.protocol import AsyncRecognizer
 from engine.types import CardMatch, Identification
 
@@ -121,8 +121,11 @@ class EngineHolder:
             except Exception as exc:  # noqa: BLE001 - any load failure must leave the old engine
                 self.reloads_failed += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                # A bad artifact set is an operator's problem with a complete message; only
+                # unexpected failures deserve a traceback.
                 log.error("engine load failed, keeping generation %d: %s",
-                          self.generation, self.last_error, exc_info=True)
+                          self.generation, self.last_error,
+                          exc_info=not isinstance(exc, (ArtifactError, RecognizerError)))
                 return ReloadResult(False, self.generation, time.monotonic() - started,
                                     self.last_error)
             self._generation += 1

@@ -34,7 +34,7 @@ class LocalLoader:
         from engine import artifacts
         from engine.recognizer import Recognizer
 
-        if not self._loaded_once and not artifacts.exists(self.artifacts):
+        if not self._loaded_once and _never_published(self.artifacts):
             from training.demo import ensure_demo_artifacts
 
             log.warning("no artifact set at %s: building the demo set (one-off, a few minutes)",
@@ -43,6 +43,17 @@ class LocalLoader:
         engine = Recognizer.load(self.artifacts, self.engine_settings)
         self._loaded_once = True
         return engine
+
+
+def _never_published(root: Path) -> bool:
+    """True for an empty or new folder only. A folder whose CURRENT names a missing or broken
+    set must fail with that error: silently replacing an operator's set with the demo would
+    hide the problem behind wrong answers."""
+    from engine import artifacts
+
+    if artifacts.exists(root):
+        return False
+    return not (root / artifacts.CURRENT).exists() and not (root / artifacts.MANIFEST).exists()
 
 
 def remote_loader(

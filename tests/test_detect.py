@@ -6,9 +6,18 @@ import cv2
 import numpy as np
 import pytest
 
+from engine.borders import settle_sides
 from engine.detect import DetectedCard, detect_cards
 from engine.quad import CARD_ASPECT, order_corners, rectified_aspect
-from tests.scenes import card_quad, corner_error, make_card, make_scene, random_scene, textured_background
+from tests.scenes import (
+    card_quad,
+    corner_error,
+    make_card,
+    make_scene,
+    paste_card,
+    random_scene,
+    textured_background,
+)
 
 CORNER_TOLERANCE = 0.03  # of the card's height
 
@@ -117,3 +126,70 @@ def test_order_corners_starts_top_left_clockwise() -> None:
     landscape = np.float32([[100, 100], [188, 100], [188, 163], [100, 163]])
     ordered = order_corners(landscape)
     assert rectified_aspect(ordered) == pytest.approx(CARD_ASPECT, rel=1e-3)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab).astype(np.float32)
+
+
+def _inset(quad: np.ndarray, fraction_w: float, fraction_h: float) -> np.ndarray:
+    """The quad shrunk towards its centre by the given fractions of its width and height."""
+    centre = quad.mean(axis=0)
+    return (centre + (quad - centre) * np.float32([1 - 2 * fraction_w, 1 - 2 * fraction_h])).astype(np.float32)
+
+
+def test_inner_frame_settles_on_the_card_edge() -> None:
+    """A quad around the inner frame moves out across the black border to the card's edge."""
+    truth = card_quad((400, 300), 420, 0)
+    image = make_scene(np.random.default_rng(31), [truth], size=(800, 600)).image
+    inner = np.float32([[22, 22], [465, 22], [465, 657], [22, 657]]) * np.float32(truth[1, 0] - truth[0, 0]) / 488
+    inner = (inner + truth[0]).astype(np.float32)
+    settled = settle_sides(_lab(image), inner)
+    assert corner_error(settled, truth) < 0.01
+    assert corner_error(inner, truth) > 0.03  # the start really was off
+
+
+def test_sleeve_outline_settles_on_the_card_inside() -> None:
+    """A light sleeve rim around the card: the card edge, not the rim, is the answer."""
+    rng = np.random.default_rng(32)
+    truth = card_quad((400, 300), 420, 0)
+    sleeve = _inset(truth, -0.03, -0.02)
+    image = np.full((600, 800, 3), 70, np.uint8)
+    cv2.fillConvexPoly(image, np.rint(sleeve).astype(np.int32), (185, 185, 195))
+    paste_card(image, make_card(rng), truth)
+    image = cv2.GaussianBlur(image, (0, 0), 0.8)
+    settled = settle_sides(_lab(image), sleeve)
+    assert corner_error(settled, truth) < 0.01
+
+
+def test_card_edge_is_not_pulled_to_a_parallel_table_line() -> None:
+    """Ruled paper next to a correctly found card must not drag its side outwards."""
+    truth = card_quad((400, 300), 420, 0)
+    image = np.full((600, 800, 3), 215, np.uint8)
+    for x in range(10, 800, 14):
+        cv2.line(image, (x, 0), (x, 599), (120, 130, 170), 1)
+    paste_card(image, make_card(np.random.default_rng(33)), truth)
+    settled = settle_sides(_lab(image), truth)
+    assert corner_error(settled, truth) < 0.01
+
+
+def test_black_bordered_card_on_a_dark_mat() -> None:
+    """The black border against a dark green mat is the outline, not the inner frame."""
+    rng = np.random.default_rng(34)
+    truth = card_quad((800, 600), 700, 62, 0.05)
+    image = np.empty((1200, 1600, 3), np.uint8)
+    image[:] = (28, 58, 32)
+    image[:] = np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    paste_card(image, make_card(rng, border=(12, 12, 12)), truth)
+    cards = detect_cards(cv2.GaussianBlur(image, (0, 0), 2.0))
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE
+
+
+def test_large_tilted_card_in_a_4_3_photo_is_not_whole_frame() -> None:
+    """A 4:3 photo is close to card shaped; a big card inside it is still found as itself."""
+    truth = card_quad((800, 600), 1000, 78)
+    cards = detect_cards(make_scene(np.random.default_rng(35), [truth], size=(1600, 1200)).image)
+    assert len(cards) == 1
+    assert not cards[0].whole_frame
+    assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE

@@ -7,6 +7,7 @@ detector misses can't be answered at all and are left out of the fit.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +23,9 @@ from training.gallery import GalleryItem, load_card_image
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
 
 log = logging.getLogger(__name__)
+
+SAME_CARD_FALSE_ACCEPTS = 0.95
+"""Quantile of different-card similarities used as the same-card threshold."""
 
 PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
 """Used only while the real fit is being computed (it needs a loadable set)."""
@@ -60,7 +64,26 @@ def _nearest(found: list, point: np.ndarray):
 
 
 def fit(features: np.ndarray, labels: np.ndarray) -> Calibrator:
-    """Logistic fit with non-negative weights; a feature whose weight comes out negative is dropped."""
+    """Logistic fit with non-negative weights, plus the same-card similarity threshold."""
+    calibrator = _logistic(features, labels)
+    threshold = same_card_threshold(features, labels)
+    return dataclasses.replace(calibrator, same_card_threshold=threshold)
+
+
+def same_card_threshold(features: np.ndarray, labels: np.ndarray) -> float | None:
+    """The similarity that only 1 in 20 pairs of *different* cards reaches.
+
+    Different-card scores are the best rival's score (top - margin) of right answers and the
+    top score of wrong ones. A false "same card" is the costly mistake, so the threshold
+    bounds false accepts rather than balancing them against false rejects. None without data.
+    """
+    top, margin = features[:, 0], features[:, 1]
+    other = np.concatenate([(top - margin)[labels], top[~labels]])
+    return float(np.quantile(other, SAME_CARD_FALSE_ACCEPTS)) if len(other) else None
+
+
+def _logistic(features: np.ndarray, labels: np.ndarray) -> Calibrator:
+    """A feature whose weight comes out negative is dropped, so confidence stays monotone."""
     if len(labels) < 20 or labels.all() or not labels.any():
         log.warning("calibration: %d samples, %d right: too few of one kind, keeping a prior",
                     len(labels), int(labels.sum()))
@@ -78,7 +101,7 @@ def fit(features: np.ndarray, labels: np.ndarray) -> Calibrator:
             ece = expected_calibration_error(
                 np.array([cal.confidence(t, m) for t, m in features]), labels
             )
-            return Calibrator(**{**cal.__dict__, "expected_calibration_error": ece})
+            return dataclasses.replace(cal, expected_calibration_error=ece)
         use.remove(use[int(np.argmin(coef))])
     return _prior(labels)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import tomli_w
 
+from cardsight.config import ConfigError, load_section
 from training.model import ModelConfig
 
 
@@ -68,26 +69,29 @@ class RunConfig:
         path.write_bytes(tomli_w.dumps(self.to_dict()).encode())
 
 
-def _section(cls: type, values: dict[str, Any], name: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(values) - set(known)
-    if unknown:
-        raise ValueError(f"[{name}] unknown keys: {', '.join(sorted(unknown))}")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**converted)
-
-
 def from_dict(data: dict[str, Any]) -> RunConfig:
+    """Sections go through the same coercion as `cardsight.toml` (environment not consulted),
+    so a wrong type or a misspelt key is a ConfigError naming it, not a crash mid-run."""
     sections = {"model": ModelConfig, "train": TrainConfig, "index": IndexConfig,
                 "calibration": CalibrationConfig}
     unknown = set(data) - set(sections)
     if unknown:
-        raise ValueError(f"unknown sections: {', '.join(sorted(unknown))}")
-    return RunConfig(**{k: _section(cls, data.get(k, {}), k) for k, cls in sections.items()})
+        raise ConfigError(f"unknown sections: {', '.join(sorted(unknown))}")
+    return RunConfig(**{
+        name: load_section(name, cls, env={}, file_values=data.get(name, {}))
+        for name, cls in sections.items()
+    })
 
 
 def load_run_config(path: Path | None) -> RunConfig:
     if path is None:
         return RunConfig()
-    with Path(path).open("rb") as fh:
-        return from_dict(tomllib.load(fh))
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

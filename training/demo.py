@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEMO_CARDS = 100
 DEMO_PHOTOS = 6
+DEMO_CALIBRATION = CalibrationConfig(photos=150, photo_size=(1024, 768))
 SEED = 2026
 
 
@@ -36,8 +39,14 @@ def ensure_demo_artifacts(dest: Path) -> Path:
     gallery = dest.parent / "demo-gallery"
     log.info("no artifact set at %s: building the demo set (about a minute, once)", dest)
     if not (gallery / "cards.jsonl").is_file():
-        generate_gallery(gallery, DEMO_CARDS, seed=SEED)
-    cfg = dataclasses.replace(RunConfig(), calibration=CalibrationConfig(photos=150, photo_size=(1024, 768)))
+        # Rendered beside its final place and renamed when complete: generation writes
+        # cards.jsonl line by line, so a killed first start would leave a partial gallery.
+        partial = gallery.with_name(".demo-gallery-partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        generate_gallery(partial, DEMO_CARDS, seed=SEED)
+        shutil.rmtree(gallery, ignore_errors=True)
+        os.replace(partial, gallery)
+    cfg = dataclasses.replace(RunConfig(), calibration=DEMO_CALIBRATION)
     build_artifacts(gallery, dest, cfg=cfg, progress=True)
     write_demo_photos(gallery, dest.parent / "demo-photos")
     return dest

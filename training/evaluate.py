@@ -28,6 +28,7 @@ class TrueCard:
     card_id: str
     name: str
     quad: np.ndarray
+    face: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ class CardOutcome:
 
     @property
     def exact(self) -> bool:
-        return bool(self.found and self.found.matches and
-                     self.found.matches[0].card_id == self.truth.card_id)
+        if not (self.found and self.found.matches):
+            return False
+        top = self.found.matches[0]
+        return (top.card_id, top.face) == (self.truth.card_id, self.truth.face)
 
 
 @dataclass
@@ -70,7 +73,8 @@ class EvalResult:
     false_positives: int = 0
     photos: int = 0
 
-    def summary(self) -> dict:
+    def summary(self, unsure_below: float = 0.6) -> dict:
+        """Headline figures; `unsure_below` is the engine's threshold for "not sure"."""
         n = len(self.outcomes)
         detected = [o for o in self.outcomes if o.found is not None]
         ranks = [o.name_rank() for o in self.outcomes]
@@ -88,8 +92,8 @@ class EvalResult:
             "exact_printing_top1": _rate(sum(o.exact for o in self.outcomes), n),
             "top1_of_detected": _rate(int(right.sum()), len(detected)),
             "ece": expected_calibration_error(conf, right) if len(detected) else None,
-            "answered_sure": _rate(int((conf >= 0.6).sum()), len(detected)) if len(detected) else None,
-            "precision_when_sure": _rate(int(right[conf >= 0.6].sum()), int((conf >= 0.6).sum())),
+            "answered_sure": _rate(int((conf >= unsure_below).sum()), len(detected)) if len(detected) else None,
+            "precision_when_sure": _rate(int(right[conf >= unsure_below].sum()), int((conf >= unsure_below).sum())),
             "recall_at_k": recall_at,
             "latency_ms": {
                 stage: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
@@ -114,7 +118,8 @@ def simulated_queries(
         images = [load_card_image(items[int(j)].image_path) for j in picks]
         photo = simulate_photo(images, rng, sim)
         truths = [
-            TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q))
+            TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q),
+                     items[int(picks[k])].entry.face)
             for q, k in zip(photo.quads, photo.card_indices)
         ]
         yield Query(encode_jpeg(photo.image, int(rng.integers(70, 95))), truths, label=f"sim-{i}")

@@ -75,12 +75,17 @@ def _records(path: Path) -> Iterator[tuple[int, dict]]:
 
 
 def _item(r: dict, folder: Path) -> GalleryItem:
+    if not isinstance(r, dict):
+        raise TypeError(f"expected a JSON object, got {type(r).__name__}")
     name, image = str(r["name"]).strip(), str(r["image"])
     set_code, number = str(r["set"]), str(r["collector_number"])
     if not name or not image:
         raise ValueError("empty name or image")
     card_id = r.get("id") or f"{set_code}-{number}"
-    image_uri = r.get("image_uri") or (r.get("image_uris") or {}).get("normal")
+    uris = r.get("image_uris") or {}
+    if not isinstance(uris, dict):
+        raise TypeError("image_uris is not an object")
+    image_uri = r.get("image_uri") or uris.get("normal")
     entry = CatalogEntry(
         card_id=str(card_id), name=name, set_code=set_code, collector_number=number,
         scryfall_uri=str(r.get("scryfall_uri") or f"https://scryfall.com/card/{set_code}/{number}"),

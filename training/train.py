@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from cardsight.config import ConfigError
 from training.config import RunConfig, load_run_config
 from training.losses import make_loss
 from training.model import CardEmbedder
@@ -56,7 +57,17 @@ def _train_mode(model: CardEmbedder) -> None:
 
 
 def _fingerprint(cfg: RunConfig, images: Sequence[Path]) -> str:
-    blob = json.dumps({"cfg": cfg.to_dict(), "images": [str(p) for p in images]}, sort_keys=True, default=str)
+    """What a checkpoint must match to be resumed: everything but the run's length and pacing.
+
+    Leaving `steps` out lets a run be extended (or cut short) by starting it again with
+    another `--steps`; the learning-rate schedule follows the new total from where it is.
+    """
+    pacing = {"steps", "checkpoint_every", "workers", "device"}
+    train = {k: v for k, v in dataclasses.asdict(cfg.train).items() if k not in pacing}
+    blob = json.dumps(
+        {"cfg": {**cfg.to_dict(), "train": train}, "images": [str(p) for p in images]},
+        sort_keys=True, default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -114,7 +125,7 @@ def train(
     if checkpoint.exists() and not restart:
         state = torch.load(checkpoint, map_location=device, weights_only=True)
         if state["fingerprint"] != fingerprint:
-            raise ValueError(
+            raise ConfigError(
                 f"{checkpoint} belongs to a run with another config or gallery; "
                 "use --restart to discard it or pick another --out"
             )
@@ -123,6 +134,9 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start = int(state["step"])
         log.info("resuming %s at step %d of %d", run_dir, start, tc.steps)
+        if start >= tc.steps:
+            log.warning("checkpoint is at step %d, past --steps %d: writing its weights as they are",
+                        start, tc.steps)
     cfg.save(run_dir / CONFIG)
 
     dataset = PairDataset(
@@ -158,6 +172,6 @@ def train(
     tmp = run_dir / (WEIGHTS + ".tmp")
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
     os.replace(tmp, weights)
-    log.info("trained %d steps in %.0f s, last loss %.4f", tc.steps - start,
+    log.info("trained steps %d-%d in %.0f s, last loss %.4f", start, max(start, tc.steps),
              time.perf_counter() - started, last_loss)
     return weights

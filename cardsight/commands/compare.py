@@ -48,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def same_card_threshold(recognizer) -> float:
-    """The top score at which the calibrated confidence reaches one half, with a clear margin."""
+    """The threshold fitted with the calibration; sets built before it existed fall back to
+    the top score at which confidence reaches one half with a clear margin."""
     cal = recognizer.calibrator
+    if cal.same_card_threshold is not None:
+        return cal.same_card_threshold
     if cal.w_top <= 0:
         return 0.8
     return float(min(0.99, max(0.0, -(cal.bias + cal.w_margin * 0.05) / cal.w_top)))

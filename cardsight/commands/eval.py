@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings
     from training.evaluate import evaluate, folder_queries, simulated_queries
-    from training.gallery import read_gallery
+    from training.gallery import GalleryError, read_gallery
     from training.photosim import PhotoSimConfig
     from training.report import write_report
 
@@ -44,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             queries, total = folder_queries(args.photos), None
         result = evaluate(recognizer, queries, total=total)
+    except GalleryError as exc:
+        print(f"cardsight eval: {exc}", file=sys.stderr)
+        return 2
     finally:
         recognizer.close()
     summary = write_report(result, args.out)

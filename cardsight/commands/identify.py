@@ -53,10 +53,10 @@ def format_text(label: str, result) -> str:
     lines = [f"{label}: {len(result.cards)} card(s) in {result.timings_ms.get('total', 0):.0f} ms"]
     for card in result.cards:
         m = card.match
-        verdict = "not sure, maybe" if card.unsure else ""
+        verdict = "not sure, maybe " if card.unsure else ""
         lines.append(
-            f"  {verdict} {m.name} [{m.set.upper()} #{m.collector_number}] "
-            f"{card.confidence:.0%}  {m.scryfall_uri}".replace("   ", " ")
+            f"  {verdict}{m.name} [{m.set.upper()} #{m.collector_number}] "
+            f"{card.confidence:.0%}  {m.scryfall_uri}"
         )
         if card.unsure:
             others = ", ".join(a.name for a in card.alternatives[:3])

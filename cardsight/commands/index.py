@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.config import RunConfig, load_run_config
+    from training.gallery import GalleryError
     from training.index_build import build_artifacts
 
     cfg = load_run_config(args.model / "config.toml") if args.model else RunConfig()
@@ -34,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(
             cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos)
         )
-    published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
+    try:
+        published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
+    except GalleryError as exc:
+        print(f"cardsight index: {exc}", file=sys.stderr)
+        return 2
     m = published.manifest
     print(f"artifact set {m['version']}: {m['gallery_size']} entries at {published.path}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 
@@ -25,14 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.config import load_run_config
-    from training.gallery import read_gallery
+    from training.gallery import GalleryError, read_gallery
     from training.index_build import build_artifacts
     from training.train import train
 
     cfg = load_run_config(args.config)
     if args.steps is not None:
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=args.steps))
-    items = read_gallery(args.gallery)
+    try:
+        items = read_gallery(args.gallery)
+    except GalleryError as exc:
+        print(f"cardsight train: {exc}", file=sys.stderr)
+        return 2
     weights = train([i.image_path for i in items], args.out, cfg, restart=args.restart)
     print(f"weights: {weights}")
     if args.index:

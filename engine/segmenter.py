@@ -1,0 +1,217 @@
+"""Card outlines from a small learned segmenter: one quad per card, even when edges are broken.
+
+Classical contour passes need a closed outline, which a finger, glare or wood grain often
+breaks, and they cannot tell two touching cards from one blob. A tiny CNN (trained by
+`training/segmenter_train.py` on simulated photos) labels every pixel of a 256x192 copy
+as background, card interior or card boundary band. The band runs along every card's
+visible outline, so interior minus band falls apart into one blob per card; each blob is
+grown back by the band's half-width and fitted with a quad whose sides are lines fitted
+to the blob's outline (sub-pixel, and robust to a notch where a finger covers the edge).
+
+The network is optional: without its ONNX file the detector runs classical passes only.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from engine.quad import order_corners, quad_area
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH = Path(__file__).parent / "models" / "card_segmenter.onnx"
+BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
+BAND_RADIUS = 2  # half-width of the boundary band in class-map pixels, as trained
+MIN_FILL = 0.75  # blob area over quad area (and its inverse): below it the blob is no quad
+MIN_BLOB_PIXELS = 40  # a card whose interior blob is smaller is too small to read
+_BAND_REACH = 3 * BAND_RADIUS + 1  # how far out from a blob its band is looked for
+_SIDE_SPAN = (0.15, 0.85)  # part of each side whose outline points the line fit uses
+
+
+class CardSegmenter:
+    """ONNX Runtime session around the segmenter network."""
+
+    def __init__(self, model_path: Path = MODEL_PATH, *, threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        (inp,) = self._session.get_inputs()
+        self._input = inp.name
+        _, height, width, channels = inp.shape
+        if not (isinstance(width, int) and isinstance(height, int) and width >= height and channels == 3):
+            raise ValueError(f"{model_path} takes {inp.shape}; expected fixed landscape (N, H, W, 3) uint8")
+        self.input_size = (width, height)
+
+    def segment(self, rgb: np.ndarray) -> "Segmentation":
+        """Class map of `rgb` (any size or orientation), turned landscape at the model's input size."""
+        portrait = rgb.shape[0] > rgb.shape[1]
+        landscape = rgb.transpose(1, 0, 2) if portrait else rgb
+        small = cv2.resize(landscape, self.input_size, interpolation=cv2.INTER_AREA)
+        (logits,) = self._session.run(None, {self._input: np.ascontiguousarray(small)[None]})
+        return Segmentation(logits[0].argmax(axis=0).astype(np.uint8), (rgb.shape[1], rgb.shape[0]))
+
+
+class Segmentation:
+    """A landscape class map and the mapping between its pixels and the segmented image's.
+
+    A portrait image is segmented transposed, so class-map x is image y and vice versa.
+    """
+
+    def __init__(self, classes: np.ndarray, image_size: tuple[int, int]) -> None:
+        self.classes = classes
+        self.image_size = image_size
+        width, height = image_size
+        self._portrait = height > width
+        long_side, short_side = max(width, height), min(width, height)
+        self._scale = np.float32([long_side / classes.shape[1], short_side / classes.shape[0]])
+
+    def _to_image(self, points: np.ndarray) -> np.ndarray:
+        scaled = points * self._scale
+        return scaled[:, ::-1] if self._portrait else scaled
+
+    def _to_classes(self, points: np.ndarray) -> np.ndarray:
+        landscape = points[:, ::-1] if self._portrait else points
+        return landscape / self._scale
+
+    def quads(self) -> list[tuple[np.ndarray, float]]:
+        """(ordered quad in image pixels, blob fill) per card; fill is blob area over quad area."""
+        return [(order_corners(self._to_image(quad), self.image_size), fill)
+                for quad, fill in quads_from_classes(self.classes)]
+
+    def card_share(self, quad: np.ndarray) -> float:
+        """Share of a quad (image pixels) that the segmenter labels card (interior or boundary)."""
+        mask = np.zeros(self.classes.shape, np.uint8)
+        cv2.fillConvexPoly(mask, np.round(self._to_classes(np.asarray(quad, np.float32)) - 0.5).astype(np.int32), 1)
+        inside = mask.astype(bool)
+        total = np.count_nonzero(inside)
+        return float(np.count_nonzero(self.classes[inside] != BACKGROUND)) / total if total else 0.0
+
+
+def quads_from_classes(classes: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """One (quad in class-map pixels, fill) per interior blob; blobs that are not quads are dropped.
+
+    The card edge runs down the middle of the boundary band, so each side is placed midway
+    between the blob's own outline and the outline of the blob plus the band around it.
+    Taking the middle rather than growing the blob by the trained half-width keeps the quad
+    on the edge when the network draws the band wider or narrower than it was taught.
+    """
+    interior = (classes == INTERIOR).astype(np.uint8)
+    count, blobs, stats, _ = cv2.connectedComponentsWithStats(interior, connectivity=4)
+    # Band pixels belong to the nearest blob, so the band between two close cards is split.
+    distance, nearest = cv2.distanceTransformWithLabels(1 - interior, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_CCOMP)
+    band = ((classes == BOUNDARY) & (distance <= _BAND_REACH)).astype(np.uint8)
+    found = []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < MIN_BLOB_PIXELS:
+            continue
+        x, y, w, h = stats[label, :4]
+        x0, y0 = max(0, x - _BAND_REACH - 1), max(0, y - _BAND_REACH - 1)
+        x1, y1 = x + w + _BAND_REACH + 1, y + h + _BAND_REACH + 1
+        inner = (blobs[y0:y1, x0:x1] == label).astype(np.uint8)
+        near = nearest[y0:y1, x0:x1]
+        own_label = near[inner.astype(bool)][0]  # the distance transform's id for this blob
+        outer = inner | (band[y0:y1, x0:x1] & (near == own_label))
+        inner_quad, outer_quad = _outline_quad(inner), _outline_quad(outer)
+        if inner_quad is None or outer_quad is None:
+            continue
+        # To pixel-edge coordinates (what warps and scaling assume): contour points are the
+        # indices of the outermost pixels, whose centres sit at +0.5 and outer edges beyond.
+        middle = (order_corners(inner_quad) + order_corners(outer_quad)) / 2
+        quad = middle + np.float32([x0 + 0.5, y0 + 0.5]) + _outward(middle, 0.5)
+        fill = float(np.count_nonzero(inner)) / max(quad_area(inner_quad), 1.0)
+        if MIN_FILL <= fill <= 1.0 / MIN_FILL:
+            found.append((quad, fill))
+    return found
+
+
+def _outline_quad(mask: np.ndarray) -> np.ndarray | None:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    quad = fit_quad(max(contours, key=cv2.contourArea))
+    return quad if quad is not None and quad_area(quad) > 0 else None
+
+
+def fit_quad(contour: np.ndarray) -> np.ndarray | None:
+    """Four corners of a card-shaped outline, each side a line fitted to its outline points.
+
+    The convex hull's 4-vertex simplification locates the sides roughly (a finger's notch
+    or a rounded corner does not survive the hull); each side's line is then fitted to the
+    outline points near its middle that lie on it, and the corners are their intersections.
+    """
+    hull = cv2.convexHull(contour)
+    perimeter = cv2.arcLength(hull, True)
+    rough = None
+    for epsilon in (0.02, 0.04, 0.06):
+        polygon = cv2.approxPolyDP(hull, epsilon * perimeter, True)
+        if len(polygon) == 4:
+            rough = polygon.reshape(4, 2).astype(np.float32)
+            break
+        if len(polygon) < 4:
+            return None
+    if rough is None:
+        rough = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    points = contour.reshape(-1, 2).astype(np.float32)
+    lines = []
+    for i in range(4):
+        start, end = rough[i], rough[(i + 1) % 4]
+        lines.append(_side_line(points, start, end))
+    corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
+    if any(c is None for c in corners):
+        return rough
+    quad = np.float32(corners)
+    if np.abs(quad - rough).max() > 0.25 * np.sqrt(max(quad_area(rough), 1.0)):
+        return rough  # a wild line fit (too few points on a side): keep the hull polygon
+    return quad
+
+
+def _side_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, direction) of the line through outline points near the middle of side start-end."""
+    direction = end - start
+    length = float(np.linalg.norm(direction))
+    if length < 1.0:
+        return start, np.float32([1.0, 0.0])
+    direction = direction / length
+    normal = np.float32([-direction[1], direction[0]])
+    relative = points - start
+    along = relative @ direction / length
+    across = np.abs(relative @ normal)
+    near = (along >= _SIDE_SPAN[0]) & (along <= _SIDE_SPAN[1]) & (across <= max(2.0, 0.04 * length))
+    if np.count_nonzero(near) < 4:
+        return start, direction
+    vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    return np.float32([x0, y0]), np.float32([vx, vy])
+
+
+def _intersect(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    (pa, da), (pb, db) = a, b
+    cross = float(da[0] * db[1] - da[1] * db[0])
+    if abs(cross) < 1e-3:
+        return None
+    diff = pb - pa
+    s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
+    return (pa + s * da).astype(np.float32)
+
+
+def _outward(quad: np.ndarray, distance: float) -> np.ndarray:
+    """Per-corner shift that moves every side of a convex quad `distance` outwards (approx.)."""
+    centre = quad.mean(axis=0)
+    away = quad - centre
+    return distance * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6) * np.sqrt(2.0)
+
+
+@lru_cache(maxsize=1)
+def default_segmenter() -> CardSegmenter | None:
+    """The shipped segmenter, or None (logged once) when its model file is absent."""
+    if not MODEL_PATH.exists():
+        log.info("no card segmenter at %s: detecting cards with classical outlines only", MODEL_PATH)
+        return None
+    return CardSegmenter(MODEL_PATH)

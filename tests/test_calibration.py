@@ -1,0 +1,125 @@
+"""Confidence: monotone in the evidence, fitted to recover a known logistic, honest ECE."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.calibrate import Calibrator
+from training.calibration import expected_calibration_error, fit, same_card_threshold
+
+TRUE_W_TOP, TRUE_W_MARGIN, TRUE_BIAS = 8.0, 25.0, -6.0
+
+
+def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Evidence like the engine's and right/wrong labels drawn from a known logistic."""
+    rng = np.random.default_rng(seed)
+    top = rng.uniform(0.3, 1.0, n)
+    margin = rng.uniform(0.0, 0.3, n)
+    p = 1 / (1 + np.exp(-(TRUE_W_TOP * top + TRUE_W_MARGIN * margin + TRUE_BIAS)))
+    return np.column_stack([top, margin]), rng.random(n) < p
+
+
+def test_confidence_is_monotone_in_top_and_margin() -> None:
+    cal = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
+    grid = np.linspace(0, 1, 21)
+    for margin in (0.0, 0.05, 0.3):
+        values = [cal.confidence(t, margin) for t in grid]
+        assert all(b >= a for a, b in zip(values, values[1:]))
+    for top in (0.2, 0.7, 1.0):
+        values = [cal.confidence(top, m) for m in grid]
+        assert all(b >= a for a, b in zip(values, values[1:]))
+    assert 0.0 < cal.confidence(0.0, 0.0) < cal.confidence(1.0, 1.0) < 1.0 + 1e-12
+
+
+def test_extreme_evidence_does_not_overflow() -> None:
+    cal = Calibrator(w_top=1e6, w_margin=1e6, bias=-1e6)
+    assert cal.confidence(10.0, 10.0) == pytest.approx(1.0)
+    assert cal.confidence(-10.0, 0.0) == pytest.approx(0.0, abs=1e-20)
+
+
+@pytest.mark.parametrize("weights", [(-0.1, 1.0), (1.0, -2.0), (math.nan, 1.0), (1.0, math.inf)])
+def test_negative_or_non_finite_weights_rejected(weights: tuple[float, float]) -> None:
+    with pytest.raises(ValueError, match="weights"):
+        Calibrator(w_top=weights[0], w_margin=weights[1], bias=0.0)
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    cal = Calibrator(w_top=3.0, w_margin=4.0, bias=-2.5, fitted_on=120, expected_calibration_error=0.03)
+    cal.save(tmp_path / "calibration.json")
+    assert Calibrator.load(tmp_path / "calibration.json") == cal
+
+
+def test_fit_recovers_a_known_logistic() -> None:
+    features, labels = synthetic(4000, seed=1)
+    cal = fit(features, labels)
+    assert cal.w_top >= 0 and cal.w_margin >= 0
+    assert cal.w_top == pytest.approx(TRUE_W_TOP, rel=0.25)
+    assert cal.w_margin == pytest.approx(TRUE_W_MARGIN, rel=0.25)
+    assert cal.fitted_on == 4000
+    assert cal.expected_calibration_error is not None and cal.expected_calibration_error < 0.04
+    # Held-out data from the same process is calibrated too.
+    test_features, test_labels = synthetic(4000, seed=2)
+    conf = np.array([cal.confidence(t, m) for t, m in test_features])
+    assert expected_calibration_error(conf, test_labels) < 0.04
+
+
+def test_fit_drops_a_feature_that_would_need_a_negative_weight() -> None:
+    """Right answers that come with *smaller* margins must not make confidence fall with margin."""
+    rng = np.random.default_rng(3)
+    top = rng.uniform(0.3, 1.0, 2000)
+    margin = rng.uniform(0.0, 0.3, 2000)
+    p = 1 / (1 + np.exp(-(8 * top - 20 * margin - 3)))
+    cal = fit(np.column_stack([top, margin]), rng.random(2000) < p)
+    assert cal.w_margin == 0.0 and cal.w_top > 0
+
+
+@pytest.mark.parametrize("labels", [np.ones(50, bool), np.zeros(50, bool), np.array([True, False] * 5)])
+def test_degenerate_data_gives_a_prior(labels: np.ndarray, caplog: pytest.LogCaptureFixture) -> None:
+    features = np.tile([0.9, 0.1], (len(labels), 1))
+    with caplog.at_level(logging.WARNING, logger="training.calibration"):
+        cal = fit(features, labels)
+    assert cal.w_top == 0.0 and cal.w_margin == 0.0
+    expected = float(np.clip(labels.mean(), 0.02, 0.98))
+    assert cal.confidence(0.0, 0.0) == pytest.approx(expected)
+    assert cal.confidence(1.0, 1.0) == pytest.approx(expected)
+    assert "keeping a prior" in caplog.text
+
+
+def test_ece_of_perfectly_calibrated_data_is_near_zero() -> None:
+    rng = np.random.default_rng(4)
+    conf = rng.uniform(0, 1, 200_000)
+    right = rng.random(conf.size) < conf
+    assert expected_calibration_error(conf, right) < 0.01
+
+
+def test_ece_of_overconfident_answers() -> None:
+    conf = np.full(1000, 0.95)
+    right = np.arange(1000) < 500
+    assert expected_calibration_error(conf, right) == pytest.approx(0.45)
+    assert expected_calibration_error(np.array([]), np.array([], bool)) == 0.0
+    # A confidence of exactly 1.0 falls in the top bin rather than out of every bin.
+    assert expected_calibration_error(np.array([1.0, 1.0]), np.array([True, False])) == pytest.approx(0.5)
+
+
+def test_same_card_threshold_bounds_false_accepts() -> None:
+    rng = np.random.default_rng(5)
+    right_top = rng.uniform(0.8, 1.0, 300)
+    wrong_top = rng.uniform(0.3, 0.7, 200)
+    margins = np.concatenate([rng.uniform(0.3, 0.5, 300), rng.uniform(0.0, 0.05, 200)])
+    features = np.column_stack([np.concatenate([right_top, wrong_top]), margins])
+    labels = np.arange(500) < 300
+    threshold = same_card_threshold(features, labels)
+    different = np.concatenate([right_top - margins[:300], wrong_top])
+    assert (different >= threshold).mean() == pytest.approx(0.05, abs=0.005)
+    assert threshold < right_top.min()
+    assert fit(features, labels).same_card_threshold == pytest.approx(threshold)
+
+
+def test_same_card_threshold_without_samples() -> None:
+    assert same_card_threshold(np.zeros((0, 2)), np.zeros(0, bool)) is None
+    assert fit(np.zeros((0, 2)), np.zeros(0, bool)).same_card_threshold is None

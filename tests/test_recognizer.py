@@ -1,0 +1,176 @@
+"""The engine end to end on the session artifact set: names, errors, queueing, coordinates."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import EngineBusy, ImageError, RequestTimeout
+from engine.recognizer import Recognizer, evidence
+from engine.settings import EngineSettings
+from engine.types import CardMatch, Identification
+from training.gallery import load_card_image, read_gallery
+from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
+
+
+def png(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG")
+    return out.getvalue()
+
+
+def best(result: Identification) -> str:
+    """Name of the surest answer (stray outlines on a simulated table may add unsure ones)."""
+    return max(result.cards, key=lambda c: c.confidence).match.name
+
+
+def quad_error(found: np.ndarray, truth: np.ndarray) -> float:
+    """Largest corner distance, allowing the half-turn that geometry alone cannot settle."""
+    return min(float(np.linalg.norm(np.roll(found, s, axis=0) - truth, axis=1).max()) for s in (0, 2))
+
+
+@pytest.fixture(scope="module")
+def large_photo(demo_gallery: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """A 3200×2400 photo (decoded at half scale by the engine) and its card's true quad."""
+    item = read_gallery(demo_gallery)[3]
+    sim = PhotoSimConfig(size=(3200, 2400), scale=(0.6, 0.7), max_perspective_deg=10.0,
+                         hardness=0.0, occlusion=False)
+    photo = simulate_photo([load_card_image(item.image_path)], np.random.default_rng(8), sim)
+    return photo.image, photo.quads[0], item.entry.name
+
+
+def test_demo_photos_are_named_right(recognizer: Recognizer, demo_photos: list[tuple[bytes, str]]) -> None:
+    for data, name in demo_photos:
+        result = recognizer.identify(data)
+        card = max(result.cards, key=lambda c: c.confidence)
+        assert card.match.name == name
+        # Stray outlines on the simulated table may be answered too, but only as "not sure".
+        assert all(c.unsure for c in result.cards if c is not card)
+        assert 0.0 <= card.confidence <= 1.0
+        assert card.unsure == (card.confidence < recognizer.settings.unsure_below)
+        assert len(card.alternatives) <= recognizer.settings.alternatives
+        assert all(a.score <= card.match.score for a in card.alternatives)
+        assert result.image_size == (1024, 768)
+        assert {"decode", "detect", "embed", "search", "total"} <= set(result.timings_ms)
+
+
+def test_blank_images_have_no_cards(recognizer: Recognizer) -> None:
+    wide = recognizer.identify(png(np.full((300, 1000, 3), 128, np.uint8)))
+    assert wide.cards == () and wide.image_size == (1000, 300)
+    # A card-shaped blank frame falls back to "the whole frame is a card", which the
+    # confidence rule must then reject.
+    framed = recognizer.identify(png(np.full((700, 500, 3), 128, np.uint8)))
+    assert framed.cards == ()
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, not an image", b"\x89PNG\r\n\x1a\n" + b"\0" * 40])
+def test_non_image_bytes_raise_image_error(recognizer: Recognizer, data: bytes) -> None:
+    with pytest.raises(ImageError):
+        recognizer.identify(data)
+
+
+async def test_non_image_bytes_async(recognizer: Recognizer, demo_photos: list[tuple[bytes, str]]) -> None:
+    """A bad photo in a batch fails alone; the good one batched with it is still answered."""
+    bad, good = await asyncio.gather(
+        recognizer.identify_async(b"not an image"), recognizer.identify_async(demo_photos[0][0]),
+        return_exceptions=True,
+    )
+    assert isinstance(bad, ImageError) and bad.code == "bad_image"
+    assert isinstance(good, Identification) and best(good) == demo_photos[0][1]
+
+
+async def test_concurrent_requests_all_answered(recognizer: Recognizer,
+                                                demo_photos: list[tuple[bytes, str]]) -> None:
+    requests = [demo_photos[i % len(demo_photos)] for i in range(10)]
+    results = await asyncio.gather(*(recognizer.identify_async(data) for data, _ in requests))
+    assert [best(r) for r in results] == [name for _, name in requests]
+    assert recognizer.info()["queue_depth"] == 0
+
+
+async def test_full_queue_answers_busy(artifacts_dir: Path, demo_photos: list[tuple[bytes, str]]) -> None:
+    """One request in work and one waiting: the rest of a burst is refused at once."""
+    settings = dataclasses.replace(EngineSettings(), max_queue=1, max_batch=1, threads=1)
+    rec = Recognizer.load(artifacts_dir, settings)
+    try:
+        data = demo_photos[0][0]
+        results = await asyncio.gather(*(rec.identify_async(data) for _ in range(12)),
+                                       return_exceptions=True)
+    finally:
+        rec.close()
+    busy = [r for r in results if isinstance(r, EngineBusy)]
+    answered = [r for r in results if isinstance(r, Identification)]
+    assert len(busy) + len(answered) == len(results), results
+    assert busy and answered
+    assert busy[0].code == "busy" and busy[0].http_status == 503
+
+
+async def test_slow_request_times_out(artifacts_dir: Path, demo_photos: list[tuple[bytes, str]]) -> None:
+    rec = Recognizer.load(artifacts_dir, dataclasses.replace(EngineSettings(), timeout_s=0.001))
+    try:
+        with pytest.raises(RequestTimeout) as info:
+            await rec.identify_async(demo_photos[0][0])
+    finally:
+        rec.close()
+    assert info.value.code == "timeout" and info.value.http_status == 504
+
+
+def test_quads_in_original_image_coordinates(recognizer: Recognizer,
+                                            large_photo: tuple[np.ndarray, np.ndarray, str]) -> None:
+    image, truth, name = large_photo
+    jpeg = recognizer.identify(encode_jpeg(image, 92))  # JPEG: decoded at 1/2 DCT scale
+    assert jpeg.image_size == (3200, 2400)
+    (card,) = jpeg.cards
+    assert card.match.name == name
+    tolerance = 0.01 * 3200
+    assert quad_error(np.asarray(card.quad), truth) < tolerance
+
+    lossless = recognizer.identify(png(image))  # PNG: area-resized to 1600 px wide
+    (card,) = lossless.cards
+    assert quad_error(np.asarray(card.quad), truth) < tolerance
+
+
+def test_quads_of_a_photo_decoded_at_full_size(recognizer: Recognizer, demo_gallery: Path) -> None:
+    item = read_gallery(demo_gallery)[5]
+    sim = PhotoSimConfig(size=(900, 700), scale=(0.7, 0.8), max_perspective_deg=10.0, hardness=0.0,
+                         occlusion=False)
+    photo = simulate_photo([load_card_image(item.image_path)], np.random.default_rng(3), sim)
+    (card,) = recognizer.identify(png(photo.image)).cards
+    assert quad_error(np.asarray(card.quad), photo.quads[0]) < 0.01 * 900
+
+
+def test_info_keys(recognizer: Recognizer) -> None:
+    info = recognizer.info()
+    assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
+                         "queue_depth"}
+    assert info["gallery_size"] == recognizer.catalog.size == 24
+    assert info["index_kind"] == "flat"
+    assert info["index_version"] == recognizer.artifact_set.version
+    assert isinstance(info["model_version"], str) and len(info["model_version"]) == 12
+
+
+async def test_lookup_and_card_async(recognizer: Recognizer, demo_photos: list[tuple[bytes, str]]) -> None:
+    name = demo_photos[1][1]
+    found = await recognizer.lookup_async(name.upper(), 3)
+    assert found[0].name == name and found[0].score == 1.0 and len(found) <= 3
+    card = await recognizer.card_async(found[0].card_id)
+    assert card is not None and card.name == name and card.card_id == found[0].card_id
+    assert await recognizer.card_async("no-such-card") is None
+    assert await recognizer.lookup_async("") == []
+
+
+def match(name: str, score: float) -> CardMatch:
+    return CardMatch(card_id=name + str(score), name=name, set="s", set_name=None, collector_number="1",
+                     scryfall_uri="u", image_uri=None, score=score)
+
+
+def test_evidence_margin_ignores_other_printings_of_the_top_name() -> None:
+    top, margin = evidence([match("Bolt", 0.9), match("Bolt", 0.88), match("Helix", 0.6)])
+    assert top == 0.9 and margin == pytest.approx(0.3)
+    assert evidence([match("Bolt", 0.9)]) == (0.9, 0.9)
+    assert evidence([match("Bolt", 0.9), match("Bolt", 0.7)])[1] == pytest.approx(0.2)

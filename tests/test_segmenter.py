@@ -1,0 +1,142 @@
+"""The learned card segmenter: mask post-processing, its use in detection, the shipped model, training."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine import segmenter as segmenter_module
+from engine.detect import detect_cards, detect_cards_using
+from engine.quad import order_corners
+from engine.segmenter import BACKGROUND, BOUNDARY, MODEL_PATH, CardSegmenter, Segmentation, quads_from_classes
+from tests.scenes import CARD_SIZE, card_quad, corner_error, make_scene
+from training.segmenter_data import label_map
+
+MAP_SIZE = (256, 192)  # (W, H) of the class maps post-processing is tested on
+CARD_H = 120.0  # card height in class-map pixels
+CARD_W = CARD_H * CARD_SIZE[0] / CARD_SIZE[1]
+
+
+def _match(found: list[tuple[np.ndarray, float]], truth: np.ndarray) -> float:
+    return min((corner_error(order_corners(quad), truth) for quad, _ in found), default=np.inf)
+
+
+def test_two_touching_cards_give_two_quads() -> None:
+    left = card_quad((90, 96), CARD_H, 0)
+    right = card_quad((90 + CARD_W, 96), CARD_H, 0)  # shares the left card's right edge
+    found = quads_from_classes(label_map([left, right], MAP_SIZE))
+    assert len(found) == 2
+    assert _match(found, left) < 0.01 and _match(found, right) < 0.01
+
+
+def test_overlapping_cards_give_the_top_card_exactly() -> None:
+    below = card_quad((100, 96), CARD_H, 10)
+    above = card_quad((150, 100), CARD_H, -5)  # covers part of the card below
+    found = quads_from_classes(label_map([below, above], MAP_SIZE))
+    assert len(found) == 2
+    assert _match(found, above) < 0.01
+
+
+def test_card_with_a_finger_notch_is_one_quad_on_its_true_sides() -> None:
+    truth = card_quad((128, 96), CARD_H, 20)
+    classes = label_map([truth], MAP_SIZE)
+    middle_of_side = tuple(int(v) for v in (truth[1] + truth[2]) / 2)
+    cv2.circle(classes, middle_of_side, 14, BACKGROUND, -1)  # a fingertip over the right edge
+    cv2.circle(classes, middle_of_side, 16, BOUNDARY, 2)
+    found = quads_from_classes(classes)
+    assert len(found) == 1
+    assert _match(found, truth) < 0.02
+
+
+def test_blobs_that_are_not_cards_are_dropped() -> None:
+    classes = np.zeros((MAP_SIZE[1], MAP_SIZE[0]), np.uint8)
+    cv2.circle(classes, (128, 96), 40, 1, -1)  # a round interior blob: no four sides
+    cv2.rectangle(classes, (10, 10), (13, 14), 1, -1)  # a speck
+    assert quads_from_classes(classes) == []
+
+
+class _TruthSegmenter:
+    """Stand-in for CardSegmenter that 'predicts' the true label map of known card quads."""
+
+    def __init__(self, quads: list[np.ndarray], image_size: tuple[int, int]) -> None:
+        self.quads, self.image_size = quads, image_size
+
+    def segment(self, rgb: np.ndarray) -> Segmentation:
+        width, height = self.image_size
+        portrait = height > width
+        scale = np.float32([MAP_SIZE[0], MAP_SIZE[1]]) / np.float32([max(width, height), min(width, height)])
+        turned = [(q[:, ::-1] if portrait else q) * scale for q in self.quads]
+        return Segmentation(label_map(turned, MAP_SIZE), (rgb.shape[1], rgb.shape[0]))
+
+
+@pytest.mark.parametrize("size", [(1200, 900), (900, 1200)])
+def test_detection_from_segmenter_quads_alone(size: tuple[int, int]) -> None:
+    width, height = size
+    short = min(width, height)
+    truths = [card_quad((0.3 * width, 0.3 * height), 0.45 * short, 15),
+              card_quad((0.7 * width, 0.7 * height), 0.4 * short, -70)]
+    scene = make_scene(np.random.default_rng(5), truths, size=size)
+    stand_in = _TruthSegmenter(truths, size)
+    cards = detect_cards_using(scene.image, stand_in, classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 2
+    for truth in truths:
+        assert min(corner_error(card.quad, truth) for card in cards) < 0.02
+
+
+def test_classical_outlines_outside_segmented_cards_are_dropped() -> None:
+    truth = card_quad((400, 450), 500, 5)
+    decoy = card_quad((900, 450), 500, -5)  # a real outline the segmenter calls background
+    scene = make_scene(np.random.default_rng(9), [truth, decoy], size=(1200, 900))
+    stand_in = _TruthSegmenter([truth], (1200, 900))
+    assert len(detect_cards_using(scene.image, None, classical=True)) == 2
+    cards = detect_cards_using(scene.image, stand_in, classical=True)  # type: ignore[arg-type]
+    assert len(cards) == 1 and corner_error(cards[0].quad, truth) < 0.02
+
+
+def test_missing_model_falls_back_to_classical(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(segmenter_module, "MODEL_PATH", tmp_path / "absent.onnx")
+    segmenter_module.default_segmenter.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO, logger="engine.segmenter"):
+            truth = card_quad((600, 450), 560, 30)
+            cards = detect_cards(make_scene(np.random.default_rng(2), [truth]).image)
+        assert "classical outlines only" in caplog.text
+        assert len(cards) == 1 and corner_error(cards[0].quad, truth) < 0.03
+    finally:
+        segmenter_module.default_segmenter.cache_clear()
+
+
+def test_shipped_model_finds_a_clear_card() -> None:
+    assert MODEL_PATH.exists(), f"the trained segmenter should ship at {MODEL_PATH}"
+    assert MODEL_PATH.stat().st_size <= 3 * 1024 * 1024
+    from training.cardgen import random_spec, render_card
+    from training.photosim import PhotoSimConfig, simulate_photo
+
+    rng = np.random.default_rng(21)
+    card = render_card(random_spec("Clear Card", rng))
+    photo = simulate_photo([card], rng, PhotoSimConfig(size=(800, 600), scale=(0.6, 0.7), hardness=0.0))
+    found = CardSegmenter(MODEL_PATH).segment(photo.image).quads()
+    assert len(found) == 1
+    assert corner_error(found[0][0], photo.quads[0]) < 0.05
+
+
+def test_training_runs_and_exports_a_model_the_engine_loads(tmp_path: Path) -> None:
+    from training.segmenter_data import INPUT_SIZE, SegmenterDataConfig
+    from training.segmenter_train import SegmenterTrainConfig, train_segmenter
+
+    out = tmp_path / "seg.onnx"
+    config = SegmenterTrainConfig(steps=2, batch_size=2, warmup_steps=1, checkpoint_every=1, workers=0, pretrained=False)
+    data = SegmenterDataConfig(max_cards=(2,), pool_cards=2)
+    train_segmenter(out, config, data)
+    assert out.with_suffix(".ckpt").exists()
+    classes = CardSegmenter(out).segment(np.zeros((300, 400, 3), np.uint8)).classes
+    assert classes.shape == (INPUT_SIZE[1], INPUT_SIZE[0]) and classes.max() <= BOUNDARY
+    train_segmenter(out, SegmenterTrainConfig(steps=3, batch_size=2, warmup_steps=1, workers=0, pretrained=False), data)
+    import torch
+
+    assert torch.load(out.with_suffix(".ckpt"), weights_only=True)["step"] == 3  # resumed, not restarted
