@@ -16,7 +16,9 @@ from cardsight import __version__
 from cardsight.config import ConfigError
 from engine.errors import ArtifactError, RecognizerError
 
-COMMANDS = ("serve", "bot", "identify", "compare", "index", "train", "eval", "synth", "sync")
+COMMANDS = (
+    "serve", "bot", "identify", "compare", "index", "train", "train_segmenter", "eval", "synth", "sync",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -188,7 +188,7 @@ class Recognizer:
             return None
         top_score, margin = evidence(found.matches)
         confidence = self.calibrator.confidence(top_score, margin)
-        if found.whole_frame and confidence < WHOLE_FRAME_MIN_CONFIDENCE:
+        if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(
             match=found.matches[0],
@@ -197,6 +197,18 @@ class Recognizer:
             quad=found.quad,
             alternatives=tuple(found.matches[1 : 1 + self.settings.alternatives]),
         )
+
+    def _whole_frame_is_card(self, top_score: float, confidence: float) -> bool:
+        """No outline was seen, so the frame is a card only if it looks like one we know.
+
+        A 4:3 phone photo has nearly a card's aspect, so aspect alone can't tell a tight crop
+        from a photo of a table: the best match must also be as close as genuine same-card
+        pairs usually are (`same_card_threshold`, fitted with the calibration).
+        """
+        if confidence < WHOLE_FRAME_MIN_CONFIDENCE:
+            return False
+        threshold = self.calibrator.same_card_threshold
+        return threshold is None or top_score >= threshold
 
     # ---- async front ------------------------------------------------------------------
 

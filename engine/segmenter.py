@@ -2,11 +2,11 @@
 
 Classical contour passes need a closed outline, which a finger, glare or wood grain often
 breaks, and they cannot tell two touching cards from one blob. A tiny CNN (trained by
-`training/segmenter_train.py` on simulated photos) labels every pixel of a 256x192 copy
+`training/segmenter_train.py` on simulated photos) labels every pixel of a 160x120 copy
 as background, card interior or card boundary band. The band runs along every card's
-visible outline, so interior minus band falls apart into one blob per card; each blob is
-grown back by the band's half-width and fitted with a quad whose sides are lines fitted
-to the blob's outline (sub-pixel, and robust to a notch where a finger covers the edge).
+visible outline, so interior minus band falls apart into one blob per card; each blob's
+quad has sides that are lines fitted to its outline (sub-pixel, and robust to a notch
+where a finger covers the edge), moved out to the middle of the band around it.
 
 The network is optional: without its ONNX file the detector runs classical passes only.
 """

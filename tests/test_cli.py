@@ -229,6 +229,14 @@ def test_train_resumes_after_a_kill(demo_gallery: Path, tmp_path: Path, caplog: 
     model = load_trained(run)
     assert model.cfg.embedding_dim == 32 and (model.cfg.input_width, model.cfg.input_height) == (64, 96)
 
-    # The same folder with another config is refused rather than mixed.
-    with pytest.raises(ValueError, match="another config"):
-        main([*argv, "--steps", "13"])
+    # A longer --steps extends the same run from its checkpoint...
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="training.train"):
+        assert main([*argv, "--steps", "13"]) == 0
+    assert "at step 12 of 13" in caplog.text
+    capsys.readouterr()
+    # ...but another recipe in the same folder is refused rather than mixed.
+    other = tmp_path / "other.toml"
+    other.write_text(TINY_RUN.replace("[train]", "[train]\nlr = 0.01"), encoding="utf-8")
+    assert main([*argv[:-1], str(other)]) == 2
+    assert "another config" in capsys.readouterr().err

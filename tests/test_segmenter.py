@@ -140,3 +140,14 @@ def test_training_runs_and_exports_a_model_the_engine_loads(tmp_path: Path) -> N
     import torch
 
     assert torch.load(out.with_suffix(".ckpt"), weights_only=True)["step"] == 3  # resumed, not restarted
+
+
+def test_agreeing_classical_outline_gives_the_exact_shape() -> None:
+    """A segmented card a few percent off is replaced by the classical outline of the same card."""
+    truth = card_quad((600, 450), 560, 25)
+    scene = make_scene(np.random.default_rng(13), [truth], size=(1200, 900))
+    centre = truth.mean(axis=0)
+    coarse = (centre + (truth - centre) * 1.05).astype(np.float32)  # 5% too big, as a coarse mask may be
+    cards = detect_cards_using(scene.image, _TruthSegmenter([coarse], (1200, 900)), classical=True)  # type: ignore[arg-type]
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < 0.01

@@ -1,8 +1,8 @@
 """Generate a catalog → train a few hundred steps → index → identify simulated photos.
 
-The trained model must beat the untrained one (ImageNet backbone, random projection) on top-1
-by a clear margin on the same photos: proof that the loss, the pairs and the export work
-together, not just that each runs.
+The trained model must beat the untrained one (ImageNet backbone, random projection) by a
+clear margin on the same photos — at least 40% fewer wrong names — proof that the loss, the
+pairs and the export work together, not just that each runs.
 """
 
 from __future__ import annotations
@@ -54,5 +54,5 @@ def test_training_beats_the_untrained_model(tmp_path: Path) -> None:
     before = top1(untrained.path, gallery)
     after = top1(trained.path, gallery)
     print(f"top-1 untrained {before:.2f}, trained {after:.2f}")
-    assert after >= before + 0.15
-    assert after >= 0.6
+    assert after > before and (1 - after) <= 0.6 * (1 - before)
+    assert after >= 0.75
