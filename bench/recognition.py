@@ -122,7 +122,7 @@ def run_padded(args: argparse.Namespace, items) -> dict:
         pad_dir = args.work / "padding"
         started = time.perf_counter()
         make_padding(pad_dir, args.pad_to - len(items), names)
-        print(f"# rendered {args.pad_to - len(items)} padding cards in {time.perf_counter() - started:.0f} s")
+        print(f"# {args.pad_to - len(items)} padding cards ready in {time.perf_counter() - started:.0f} s")
         pad_items = read_gallery(pad_dir)
         print(f"\n# assembling padded gallery at {combined}")
         (combined / "images").mkdir(parents=True, exist_ok=True)

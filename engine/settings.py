@@ -25,7 +25,7 @@ class EngineSettings:
     max_batch: int = 16
     """Crops embedded in one model call when requests arrive together."""
     batch_wait_ms: float = 2.0
-    max_queue: int = 64
+    max_queue: int = 32
     """Requests waiting beyond this are refused with EngineBusy instead of queueing forever."""
     timeout_s: float = 30.0
 
