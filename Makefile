@@ -18,8 +18,13 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The recorded recognition benchmark: train on the team's 708 scans, index them, measure.
+SCANS ?= ../shared/data
 bench: setup
-	$(BIN)/python bench/recognition.py
+	$(BIN)/cardsight train --gallery $(SCANS) --out var/runs/scans708 --config training/default.toml \
+		--index var/artifacts-scans
+	$(BIN)/python -m bench.recognition --gallery $(SCANS) --artifacts var/artifacts-scans \
+		--model var/runs/scans708 --json bench/results/recognition.json
 
 clean:
 	rm -rf $(VENV) var
