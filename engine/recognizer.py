@@ -87,9 +87,20 @@ class Recognizer:
                 f"{artifact_set.path}: index has {self.searcher.size} entries, "
                 f"catalog {self.catalog.size}"
             )
+        self._warm_up()
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=settings.max_queue)
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
+
+    def _warm_up(self) -> None:
+        """Load the detector's model and run each model once now, at load time.
+
+        Otherwise the first photos pay for it in the worker thread, and model loading holds
+        the GIL long enough to stall the bots' event loop for hundreds of milliseconds.
+        """
+        width, height = self.embedder.input_size
+        detect_cards(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
+        self.embedder.embed([np.zeros((height, width, 3), np.uint8)])
 
     @classmethod
     def load(cls, root: Path | None = None, settings: EngineSettings | None = None) -> "Recognizer":
