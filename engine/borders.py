@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.quad import NEXT_CORNER
+from engine.quad import NEXT_CORNER, intersect_lines
 
 REACH_OUT = 0.14  # of the card's extent across the side: inner frame -> card edge (bottom border ~10%)
 REACH_IN = 0.045  # sleeve outline -> card edge (~2-3.5%)
@@ -45,7 +45,7 @@ def settle_sides(lab: np.ndarray, quad: np.ndarray) -> np.ndarray:
         lines.append((start + shift * normal, end - start))
     settled = quad.copy()
     for i in range(4):
-        corner = _intersect(lines[(i + 3) % 4], lines[i])
+        corner = intersect_lines(lines[(i + 3) % 4], lines[i], parallel_eps=1e-6)
         if corner is not None:
             settled[i] = corner
     return settled
@@ -104,14 +104,3 @@ def _peaks(values: np.ndarray) -> list[int]:
     found = np.nonzero((middle >= values[:-2]) & (middle > values[2:]))[0] + 1
     return [int(i) for i in found]
 
-
-def _intersect(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray | None:
-    (pa, da), (pb, db) = a, b
-    cross = float(da[0] * db[1] - da[1] * db[0])
-    if abs(cross) < 1e-6:
-        return None
-    diff = pb - pa
-    s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
-    return (pa + s * da).astype(np.float32)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engine.quad import intersect_lines
+
 _SAMPLES_PER_SIDE = 24
 _SIDE_SPAN = (0.12, 0.88)  # skip the rounded corners
 _MIN_PROFILES = 6
@@ -26,7 +28,7 @@ def refine_quad(rgb: np.ndarray, quad: np.ndarray, search_px: float) -> np.ndarr
     lines = [_refit_side(rgb, quad[i], quad[(i + 1) % 4], search_px) for i in range(4)]
     refined = quad.copy()
     for i in range(4):
-        corner = _intersect(lines[i - 1], lines[i])
+        corner = intersect_lines(lines[i - 1], lines[i])
         if corner is not None and np.linalg.norm(corner - quad[i]) <= 2.0 * search_px:
             refined[i] = corner
     return refined
@@ -86,14 +88,3 @@ def _parabola_offset(strength: np.ndarray, best: np.ndarray) -> np.ndarray:
         offset = np.where(np.abs(denom) > 1e-6, 0.5 * (left - right) / denom, 0.0)
     return np.clip(offset, -0.5, 0.5).astype(np.float32)
 
-
-def _intersect(
-    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray | None:
-    (pa, da), (pb, db) = a, b
-    cross = float(da[0] * db[1] - da[1] * db[0])
-    if abs(cross) < 1e-3:
-        return None
-    diff = pb - pa
-    s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
-    return (pa + s * da).astype(np.float32)

@@ -147,3 +147,18 @@ def warp_quad(rgb: np.ndarray, quad: np.ndarray, size: tuple[int, int]) -> np.nd
     return cv2.warpPerspective(
         source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+Line = tuple[np.ndarray, np.ndarray]
+"""A line as (point on it, direction)."""
+
+
+def intersect_lines(a: Line, b: Line, parallel_eps: float = 1e-3) -> np.ndarray | None:
+    """Where two lines cross; None when they are (nearly) parallel."""
+    (pa, da), (pb, db) = a, b
+    cross = float(da[0] * db[1] - da[1] * db[0])
+    if abs(cross) < parallel_eps:
+        return None
+    diff = pb - pa
+    s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
+    return (pa + s * da).astype(np.float32)

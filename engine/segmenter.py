@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from engine.quad import order_corners, quad_area
+from engine.quad import intersect_lines, order_corners, quad_area
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def fit_quad(contour: np.ndarray) -> np.ndarray | None:
     for i in range(4):
         start, end = rough[i], rough[(i + 1) % 4]
         lines.append(_side_line(points, start, end))
-    corners = [_intersect(lines[i - 1], lines[i]) for i in range(4)]
+    corners = [intersect_lines(lines[i - 1], lines[i]) for i in range(4)]
     if any(c is None for c in corners):
         return rough
     quad = np.float32(corners)
@@ -190,15 +190,6 @@ def _side_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[
     vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     return np.float32([x0, y0]), np.float32([vx, vy])
 
-
-def _intersect(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
-    (pa, da), (pb, db) = a, b
-    cross = float(da[0] * db[1] - da[1] * db[0])
-    if abs(cross) < 1e-3:
-        return None
-    diff = pb - pa
-    s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
-    return (pa + s * da).astype(np.float32)
 
 
 def _outward(quad: np.ndarray, distance: float) -> np.ndarray:
