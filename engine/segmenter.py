@@ -19,8 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
+from engine.embed import cpu_session
 from engine.quad import intersect_lines, order_corners, quad_area
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,7 @@ class CardSegmenter:
     """ONNX Runtime session around the segmenter network."""
 
     def __init__(self, model_path: Path = MODEL_PATH, *, threads: int = 1) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model_path, threads)
         (inp,) = self._session.get_inputs()
         self._input = inp.name
         _, height, width, channels = inp.shape

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cardsight.commands import positive_int
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -24,13 +26,6 @@ def _hardness(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive count, got {text}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "synth",
@@ -44,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kinds = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     cards = kinds.add_parser("cards", help="render a synthetic card gallery")
     cards.add_argument("--out", type=Path, required=True, help="gallery folder to write")
-    cards.add_argument("-n", type=_positive, default=50, help="number of cards (default 50)")
+    cards.add_argument("-n", type=positive_int, default=50, help="number of cards (default 50)")
     cards.add_argument("--seed", type=int, default=0, help="random seed; same seed, same gallery")
     cards.add_argument("--names", type=Path, help="text file of card names, one a line (default: invented)")
     cards.add_argument("--hard-negative-fraction", type=float, default=0.2,
@@ -52,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     photos = kinds.add_parser("photos", help="simulate photos of a gallery's cards, with truth.jsonl")
     photos.add_argument("--gallery", type=Path, required=True, help="folder holding cards.jsonl")
     photos.add_argument("--out", type=Path, required=True, help="folder for the photos and truth.jsonl")
-    photos.add_argument("-n", type=_positive, default=20, help="number of photos (default 20)")
-    photos.add_argument("--cards-per-photo", type=_positive, default=1, help="up to K cards a photo (default 1)")
+    photos.add_argument("-n", type=positive_int, default=20, help="number of photos (default 20)")
+    photos.add_argument("--cards-per-photo", type=positive_int, default=1, help="up to K cards a photo (default 1)")
     photos.add_argument("--size", type=_size, default=(1600, 1200), help="WIDTHxHEIGHT (default 1600x1200)")
     photos.add_argument("--hardness", type=_hardness, default=1.0, help="0 clean .. 1 hardest (default 1)")
     photos.add_argument("--seed", type=int, default=0, help="random seed; same seed, same photos")

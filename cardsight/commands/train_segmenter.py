@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive count, got {text}")
-    return value
+from cardsight.commands import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--out", type=Path, required=True, help="ONNX file to write (checkpoint: same name, .ckpt)")
-    parser.add_argument("--steps", type=_positive, default=1000, help="optimiser steps (default 1000)")
-    parser.add_argument("--batch-size", type=_positive, default=12, help="scenes per step (default 12)")
+    parser.add_argument("--steps", type=positive_int, default=1000, help="optimiser steps (default 1000)")
+    parser.add_argument("--batch-size", type=positive_int, default=12, help="scenes per step (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same model")
     parser.add_argument("--scans", type=Path, help="folder of real card scans to mix in (optional)")
     parser.set_defaults(func=run)
