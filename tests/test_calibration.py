@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from engine.calibrate import Calibrator
-from training.calibration import expected_calibration_error, fit, same_card_threshold
+from training.calibration import fit, same_card_threshold
+from training.evaluate import expected_calibration_error
 
 TRUE_W_TOP, TRUE_W_MARGIN, TRUE_BIAS = 8.0, 25.0, -6.0
 

@@ -14,13 +14,13 @@ from typing import Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from tqdm import tqdm
 
 from engine.calibrate import Calibrator
 from engine.recognizer import Recognizer, evidence
 from training.config import CalibrationConfig
-from training.gallery import GalleryItem, load_card_image
-from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
+from training.evaluate import evaluate, expected_calibration_error, simulated_queries
+from training.gallery import GalleryItem
+from training.photosim import PhotoSimConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +35,18 @@ def collect_evidence(
     recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(features [top, margin], right-name flags) for the top match of each simulated photo."""
-    rng = np.random.default_rng(cfg.seed)
+    """(features [top, margin], right-name flags) for each card the engine answered.
+
+    The photos and the matching of true cards to detections are the evaluation's own, so the
+    fit sees exactly what `cardsight eval` measures.
+    """
     sim = PhotoSimConfig(size=tuple(cfg.photo_size), hardness=cfg.hardness)
-    features, labels = [], []
-    for _ in tqdm(range(cfg.photos), desc="calibrate", unit="photo", disable=not progress):
-        item = items[int(rng.integers(len(items)))]
-        photo = simulate_photo([load_card_image(item.image_path)], rng, sim)
-        found, _ = recognizer.analyse(encode_jpeg(photo.image, int(rng.integers(70, 95))))
-        truth = np.asarray(photo.quads[0]).mean(axis=0)
-        best = _nearest(found, truth)
-        if best is None or not best.matches:
-            continue
-        features.append(evidence(best.matches))
-        labels.append(best.matches[0].name == item.entry.name)
+    queries = simulated_queries(items, cfg.photos, seed=cfg.seed, sim=sim)
+    result = evaluate(recognizer, queries, total=cfg.photos, progress=progress)
+    answered = [o for o in result.outcomes if o.found is not None]
+    features = [evidence(o.found.matches) for o in answered]
+    labels = [o.name_rank() == 1 for o in answered]
     return np.asarray(features, np.float64).reshape(-1, 2), np.asarray(labels, bool)
-
-
-def _nearest(found: list, point: np.ndarray):
-    """The detected card whose centre is nearest the true card's centre (within its size)."""
-    best, best_d = None, np.inf
-    for c in found:
-        q = np.asarray(c.quad)
-        d = np.linalg.norm(q.mean(axis=0) - point)
-        if d < best_d and d < 0.5 * np.linalg.norm(q[0] - q[2]):
-            best, best_d = c, d
-    return best
 
 
 def fit(features: np.ndarray, labels: np.ndarray) -> Calibrator:
@@ -110,16 +96,6 @@ def _prior(labels: np.ndarray) -> Calibrator:
     rate = float(np.clip(labels.mean() if len(labels) else 0.5, 0.02, 0.98))
     return Calibrator(w_top=0.0, w_margin=0.0, bias=float(np.log(rate / (1 - rate))),
                       fitted_on=int(len(labels)))
-
-
-def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
-    edges = np.linspace(0, 1, bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (conf >= lo) & ((conf < hi) | (hi == 1.0))
-        if sel.any():
-            ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
-    return float(ece)
 
 
 def calibrate_set(set_dir: Path, items: Sequence[GalleryItem], cfg: CalibrationConfig,

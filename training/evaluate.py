@@ -18,7 +18,6 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.recognizer import Candidates, Recognizer
-from training.calibration import expected_calibration_error
 from training.gallery import GalleryItem, load_card_image
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
 
@@ -100,6 +99,16 @@ class EvalResult:
                 for stage, v in self.timings.items()
             },
         }
+
+
+def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf >= lo) & ((conf < hi) | (hi == 1.0))
+        if sel.any():
+            ece += sel.mean() * abs(conf[sel].mean() - right[sel].mean())
+    return float(ece)
 
 
 def _rate(a: int, b: int) -> float:

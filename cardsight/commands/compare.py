@@ -18,8 +18,6 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cardsight.config import load_section
-    from engine.decode import decode_image
-    from engine.detect import detect_cards
     from engine.errors import ImageError
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings
@@ -29,12 +27,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         crops = []
         for path in (args.a, args.b):
-            image = decode_image(path.read_bytes(), max_bytes=settings.max_bytes,
-                                 max_pixels=settings.max_pixels)
-            cards = detect_cards(image.rgb, crop_size=recognizer.embedder.input_size, max_cards=1)
-            if not cards:
+            found, _ = recognizer.analyse(path.read_bytes())
+            if not found:
                 raise ImageError(f"{path}: no card found")
-            crops.append(cards[0].crop)
+            crops.append(found[0].crop)
         a, b = crops
         vectors = recognizer.embed_crops([a, b, np.ascontiguousarray(b[::-1, ::-1])])
         similarity = float(max(vectors[0] @ vectors[1], vectors[0] @ vectors[2]))
