@@ -61,12 +61,18 @@ def _key(data: bytes) -> str:
 
 
 class FakeEngine:
-    """Answers photos it was taught; `delay` simulates model time spent off the event loop."""
+    """Answers photos it was taught; `delay` simulates model time spent off the event loop.
+
+    While `gate` is set to an unset event, every call waits on it: a test can then see how many
+    photos the bot has in flight at once (`in_flight`) before letting them finish.
+    """
 
     def __init__(self, catalog: tuple[CardMatch, ...] = CATALOG, delay: float = 0.0) -> None:
         self.catalog = catalog
         self.delay = delay
         self.calls = 0
+        self.in_flight = 0
+        self.gate: asyncio.Event | None = None
         self._answers: dict[str, tuple[CardAnswer, ...]] = {}
         self._errors: dict[str, RecognizerError] = {}
 
@@ -80,9 +86,15 @@ class FakeEngine:
 
     async def identify_async(self, data: bytes) -> Identification:
         self.calls += 1
-        size = await asyncio.to_thread(_decode_size, data)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.in_flight += 1
+        try:
+            size = await asyncio.to_thread(_decode_size, data)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if self.gate is not None:
+                await self.gate.wait()
+        finally:
+            self.in_flight -= 1
         key = _key(data)
         if key in self._errors:
             raise self._errors[key]
@@ -113,14 +125,3 @@ def _decode_size(data: bytes) -> tuple[int, int]:
 def answer(match: CardMatch, confidence: float, *alternatives: CardMatch, unsure: bool = False) -> CardAnswer:
     quad = ((0.0, 0.0), (300.0, 0.0), (300.0, 400.0), (0.0, 400.0))
     return CardAnswer(match=match, confidence=confidence, unsure=unsure, quad=quad, alternatives=alternatives)
-
-
-def real_engine_or_skip(request: Any) -> tuple[Any, list[tuple[bytes, str]]]:
-    """The lead's session fixtures `recognizer` (a real Recognizer over a generated catalog) and
-    `demo_photos` ((jpeg, expected name) pairs), from tests/conftest.py; skip until they exist."""
-    import pytest
-
-    try:
-        return request.getfixturevalue("recognizer"), request.getfixturevalue("demo_photos")
-    except pytest.FixtureLookupError:
-        pytest.skip("tests/conftest.py does not provide the `recognizer` and `demo_photos` fixtures yet")

@@ -20,7 +20,6 @@ from tests.bot_engine import (
     FakeEngine,
     answer,
     card_photo,
-    real_engine_or_skip,
 )
 from tests.standin_log import Call
 from tests.telegram_standin import BOT_USER, TOKEN, TelegramStandin
@@ -212,13 +211,7 @@ async def test_stop_finishes_in_flight_photos() -> None:
     assert "Counterspell" in replies_sent[0].params["text"]
 
 
-@pytest.fixture
-def real_engine(request: pytest.FixtureRequest) -> tuple[object, list[tuple[bytes, str]]]:
-    return real_engine_or_skip(request)
-
-
-async def test_real_recognizer_names_a_generated_card(real_engine: tuple[object, list[tuple[bytes, str]]]) -> None:
-    recognizer, demo_photos = real_engine
+async def test_real_recognizer_names_a_generated_card(recognizer: object, demo_photos: list[tuple[bytes, str]]) -> None:
     standin = TelegramStandin()
     await standin.start()
     group = await start_bots(recognizer, settings_for(standin), tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))  # type: ignore[arg-type]
