@@ -143,7 +143,8 @@ def run_padded(args: argparse.Namespace, items) -> dict:
         if args.model is None:
             raise SystemExit("--model is needed to build the padded set")
         started = time.perf_counter()
-        build_artifacts(combined, out, model_dir=args.model, progress=False)
+        # calibrated on photos of the real scans: the generated padding is only there to be searched
+        build_artifacts(combined, out, model_dir=args.model, progress=False, calibrate_on=items)
         print(f"# padded set built in {time.perf_counter() - started:.0f} s")
     rec = Recognizer.load(out)
     try:

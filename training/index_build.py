@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,13 @@ def embed_gallery(
 
 def build_artifacts(
     gallery: Path, out_root: Path, *, model_dir: Path | None = None, cfg: RunConfig | None = None,
-    progress: bool = True,
+    progress: bool = True, calibrate_on: Sequence[GalleryItem] | None = None,
 ) -> ArtifactSet:
-    """`model_dir`: a finished training run; None means the ImageNet-pretrained backbone."""
+    """`model_dir`: a finished training run; None means the ImageNet-pretrained backbone.
+
+    Calibration photographs random gallery cards, or `calibrate_on` where the gallery holds
+    cards unlike the ones users photograph (the benchmark's generated padding).
+    """
     started = time.perf_counter()
     items = read_gallery(gallery)
     if model_dir is not None:
@@ -74,7 +79,7 @@ def build_artifacts(
         building = ArtifactSet(path=writer.tmp, manifest={"version": "building"})
         recognizer = Recognizer(building, EngineSettings())
         try:
-            cal = calibration.calibrate_set(writer.tmp, items, cfg.calibration, recognizer,
+            cal = calibration.calibrate_set(writer.tmp, calibrate_on or items, cfg.calibration, recognizer,
                                             progress=progress)
         finally:
             recognizer.close()
