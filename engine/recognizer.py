@@ -126,6 +126,7 @@ class Recognizer:
             max_bytes=self.settings.max_bytes,
             max_pixels=self.settings.max_pixels,
             target_long_side=self.settings.decode_long_side,
+            min_long_side=self.settings.decode_min_long_side,
         )
         t1 = time.perf_counter()
         cards = detect_cards(

@@ -136,11 +136,20 @@ def test_big_jpeg_decodes_at_reduced_scale() -> None:
     pixels = np.kron(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), np.ones((50, 50, 1), np.uint8))
     data = _encode(Image.fromarray(pixels), "JPEG", quality=80)  # 4000 x 3000
     decoded = decode_image(data)
-    assert decoded.scale == 0.5  # 1/4 would drop the long side under 1600
-    assert decoded.rgb.shape == (1500, 2000, 3)
+    assert decoded.scale == 0.25  # 1/8 would drop the long side under 1000
+    assert decoded.rgb.shape == (750, 1000, 3)
     assert decoded.original_size == (4000, 3000)
+    finer = decode_image(data, min_long_side=1600)
+    assert finer.scale == 0.5 and finer.rgb.shape == (1500, 2000, 3)
     small = decode_image(data, target_long_side=500)
     assert small.scale == 0.125 and small.rgb.shape == (375, 500, 3)
+
+
+def test_jpeg_no_reduction_fits_is_resized_to_target() -> None:
+    data = _encode(Image.fromarray(_gradient(1800, 1200)), "JPEG", quality=90)  # 1/2 would be 900 px
+    decoded = decode_image(data)
+    assert decoded.rgb.shape == (1067, 1600, 3)
+    assert decoded.scale == pytest.approx(1600 / 1800)
 
 
 def test_big_png_is_resized_to_target() -> None:

@@ -240,13 +240,22 @@ def _crop_background(rng: np.random.Generator, height: int, width: int) -> np.nd
     return colour * (0.75 + 0.5 * blotches)[..., None]
 
 
+SMALL_CAPTURE = 0.45
+"""Smallest capture of augment_crop, as a share of the crop: a small, tilted card in a
+1600x1200 photo is ~140 px long, and in a chat app's 1280 px or 800 px re-compression ~100 px,
+against the model's 224."""
+
+
 def augment_crop(card: np.ndarray, rng: np.random.Generator, hardness: float = 1.0,
                  out_size: tuple[int, int] | None = None) -> np.ndarray:
     """A photo-like view of a card as detection + warp would deliver it; `out_size` is (W, H).
 
     Corner jitter of a few percent stands in for detection error (so slivers of table or
     missing card edges show), followed by sleeve sheen, an occasional finger and the same
-    camera pipeline as whole photos. hardness=0 gives a clean resize.
+    camera pipeline as whole photos. Half the time (at full hardness) the card is captured
+    at fewer pixels than the crop and warped up, as a card far from the camera is: its noise,
+    blur and JPEG blocks are then coarser than the crop's own pixels. hardness=0 gives a
+    clean resize.
     """
     _check_card(card, "card")
     if not 0 <= hardness <= 1:
@@ -254,28 +263,35 @@ def augment_crop(card: np.ndarray, rng: np.random.Generator, hardness: float = 1
     out_w, out_h = out_size or (card.shape[1], card.shape[0])
     if out_w < 16 or out_h < 16:
         raise ValueError(f"out_size must be at least 16x16, got {out_size}")
+    width, height = out_w, out_h
+    if rng.random() < 0.5 * hardness:
+        captured = rng.uniform(SMALL_CAPTURE, 1.0)
+        width, height = max(16, round(out_w * captured)), max(16, round(out_h * captured))
     source = card
-    while source.shape[1] > 2 * out_w and source.shape[0] > 2 * out_h:  # cheap anti-aliasing before the warp
+    while source.shape[1] > 2 * width and source.shape[0] > 2 * height:  # cheap anti-aliasing before the warp
         source = cv2.pyrDown(source)
-    target = layout.card_corners((out_h, out_w)).astype(np.float64)
+    target = layout.card_corners((height, width)).astype(np.float64)
     centre = target.mean(0)
     angle = np.deg2rad(rng.normal(0, 2.5 * hardness))
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    jitter = rng.normal(0, 0.025 * hardness, (4, 2)) * (out_w, out_h)
+    jitter = rng.normal(0, 0.025 * hardness, (4, 2)) * (width, height)
     target = (target - centre) @ rotation.T + centre + jitter
     homography = cv2.getPerspectiveTransform(layout.card_corners(source.shape), target.astype(np.float32))
-    warped = cv2.warpPerspective(source, homography, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(source, homography, (width, height), flags=cv2.INTER_LINEAR)
     rgb = warped.astype(np.float32) * np.float32(1 / 255)
     if rng.random() < 0.35 * hardness:
         rgb = sleeve_sheen(rgb, rng, hardness)
     alpha = _rounded_mask(source.shape[0], source.shape[1], 0)
-    coverage = cv2.warpPerspective(alpha, homography, (out_w, out_h), flags=cv2.INTER_LINEAR)
-    image = cv2.blendLinear(_crop_background(rng, out_h, out_w), rgb, 1 - coverage, coverage)
+    coverage = cv2.warpPerspective(alpha, homography, (width, height), flags=cv2.INTER_LINEAR)
+    image = cv2.blendLinear(_crop_background(rng, height, width), rgb, 1 - coverage, coverage)
     if rng.random() < 0.12 * hardness:
         quad = layout.project(homography, layout.card_corners(source.shape)).astype(np.float32)
-        finger = layout.finger_for(rng, layout.Placement(0, homography, quad), (out_w, out_h))
-        _draw_finger(image, finger, rng, min(out_w, out_h) / 1000)
-    return camera_pipeline(image, rng, hardness, shadows=True, unit=min(out_w, out_h) / 300)
+        finger = layout.finger_for(rng, layout.Placement(0, homography, quad), (width, height))
+        _draw_finger(image, finger, rng, min(width, height) / 1000)
+    photo = camera_pipeline(image, rng, hardness, shadows=True, unit=min(width, height) / 300)
+    if (width, height) != (out_w, out_h):
+        photo = cv2.resize(photo, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return photo
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
