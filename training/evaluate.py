@@ -160,7 +160,7 @@ def evaluate(
         result.photos += 1
         used: set[int] = set()
         for truth in query.cards:
-            j = _nearest(found, truth.quad, used)
+            j = nearest_candidate(found, truth.quad, used)
             cand = found[j] if j is not None else None
             if j is not None:
                 used.add(j)
@@ -177,7 +177,10 @@ def evaluate(
     return result
 
 
-def _nearest(found: list[Candidates], quad: np.ndarray, used: set[int]) -> int | None:
+def nearest_candidate(found: list[Candidates], quad: np.ndarray, used: set[int]) -> int | None:
+    """The detection that answers for a true card: the unused one whose centre is nearest, if
+    within half the card's short diagonal (by centre rather than IoU, so a quad with a finger
+    pulled in still counts as finding the card; its crop is judged by the answer)."""
     centre = quad.mean(axis=0)
     limit = 0.5 * min(np.linalg.norm(quad[0] - quad[2]), np.linalg.norm(quad[1] - quad[3]))
     best, best_d = None, limit

@@ -1,0 +1,82 @@
+"""How much of the misses is the detector's? Top-1 from the engine's crop vs the true corners'.
+
+For each simulated single-card photo the engine answers as usual; the same photo is also
+cropped at the simulator's true corners and searched. The gap is what a perfect detector would
+add; both are broken down by the card's long side in the decoded frame, and the detector's
+quads by how their corners miss (right, turned 90°, or other). Run from the repo root:
+
+    .venv/bin/python -m bench.crop_oracle --artifacts var/artifacts-scans [--photos 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from bench.recognition import SHARED
+from engine.decode import decode_image
+from engine.quad import side_lengths, warp_quad
+from engine.recognizer import Recognizer
+from training.evaluate import nearest_candidate, simulated_queries
+from training.gallery import read_gallery
+
+SIZE_BANDS = ((0, 300), (300, 500), (500, 800), (800, 10_000))
+CORNERS_RIGHT = 0.15  # of the card's long side: corners further off than this are a wrong quad
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--artifacts", type=Path, required=True)
+    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--photos", type=int, default=300)
+    p.add_argument("--seed", type=int, default=99)
+    args = p.parse_args()
+    items = read_gallery(args.gallery)
+    rec = Recognizer.load(args.artifacts)
+    width, height = rec.embedder.input_size
+    rows, kinds = [], {"right": 0, "turned 90°": 0, "other": 0, "none": 0}
+    try:
+        for query in simulated_queries(items, args.photos, seed=args.seed):
+            truth = query.cards[0]
+            found, _ = rec.analyse(query.data)
+            j = nearest_candidate(found, truth.quad, set())
+            engine_right = j is not None and bool(found[j].matches) and found[j].matches[0].name == truth.name
+            image = decode_image(query.data, target_long_side=rec.settings.decode_long_side,
+                                 min_long_side=rec.settings.decode_min_long_side)
+            true_quad = np.asarray(truth.quad, np.float32)
+            crop = warp_quad(image.rgb, true_quad * image.scale, (width, height))
+            scores, ids = rec.searcher.search(rec.embedder.embed([crop]), 1)
+            oracle_right = rec.catalog.matches(ids[0].tolist(), scores[0].tolist())[0].name == truth.name
+            long_side = max(side_lengths(true_quad)) * image.scale
+            rows.append((engine_right, oracle_right, long_side))
+            kinds[_corner_kind(found[j].quad if j is not None else None, true_quad)] += 1
+    finally:
+        rec.close()
+    table = np.array(rows, dtype=float)
+    print(f"{len(table)} photos: top-1 with the detector's crop {table[:, 0].mean():.1%}, "
+          f"with the true corners {table[:, 1].mean():.1%}")
+    print("detector quads: " + ", ".join(f"{k} {v / len(table):.1%}" for k, v in kinds.items()))
+    for low, high in SIZE_BANDS:
+        band = (table[:, 2] >= low) & (table[:, 2] < high)
+        if band.any():
+            print(f"card long side {low}-{high} px: {int(band.sum())} photos, detector's crop "
+                  f"{table[band, 0].mean():.1%}, true corners {table[band, 1].mean():.1%}")
+    return 0
+
+
+def _corner_kind(quad: object, truth: np.ndarray) -> str:
+    if quad is None:
+        return "none"
+    found = np.asarray(quad, np.float32)
+    long_side = max(side_lengths(truth))
+    errors = [np.abs(np.roll(found, -k, axis=0) - truth).max() / long_side for k in range(4)]
+    best = int(np.argmin(errors))
+    if errors[best] > CORNERS_RIGHT:
+        return "other"
+    return "right" if best in (0, 2) else "turned 90°"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
