@@ -182,7 +182,7 @@ def test_run_config_round_trips_through_toml(tmp_path: Path) -> None:
 
 def test_shipped_default_toml_loads() -> None:
     cfg = load_run_config(Path(__file__).parents[1] / "training" / "default.toml")
-    assert cfg.train.steps == 600 and cfg.calibration.photo_size == (1600, 1200)
+    assert cfg.train.steps == 1000 and cfg.calibration.photo_size == (1600, 1200)
 
 
 @pytest.mark.parametrize(
