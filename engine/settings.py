@@ -14,7 +14,7 @@ class EngineSettings:
     max_pixels: int = 120_000_000
     """Header-declared pixel count above which an image is refused before decoding."""
     decode_long_side: int = 1600
-    """Big photos are decoded at reduced scale down to about this long side."""
+    """Photos longer than this that no JPEG DCT reduction shrank are area-resized down to it."""
     decode_min_long_side: int = 1000
     """JPEGs decode at the cheapest DCT scale that keeps this long side (a 12 MP photo: 1000 px;
     bench/results/decode-scale-2026-12-01.txt: same top-1 as 2000 px, 8 ms faster)."""
