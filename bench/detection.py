@@ -29,10 +29,10 @@ from engine.detect import DetectedCard, detect_cards, detect_cards_using
 from engine.segmenter import default_segmenter
 from engine.quad import quad_iou
 from tests.scenes import corner_error
+from training.evaluate import VISIBLE_ENOUGH
 
 OUT_DIR = Path(__file__).parent / "out"
 TILE = 360
-VISIBLE_ENOUGH = 0.85
 
 
 Detector = Callable[[np.ndarray], list[DetectedCard]]

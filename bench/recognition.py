@@ -13,6 +13,7 @@ same on a gallery padded to 30,000 entries with generated cards. Run from the re
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -26,10 +27,11 @@ from bench.pad_gallery import make_padding
 from bench.phash import PhashIndex
 from engine import artifacts
 from engine.recognizer import Recognizer
-from training.evaluate import CardOutcome, EvalResult, evaluate, simulated_queries
+from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
 from training.gallery import read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
+from training.train import WEIGHTS
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -92,7 +94,7 @@ def run_accuracy(title: str, rec: Recognizer, items, phash: PhashIndex | None, c
     print(f"\n## {title}: {summary['photos']} photos, {summary['cards']} cards "
           f"({time.perf_counter() - started:.0f} s)")
     print_summary(summary)
-    if phash is not None:
+    if phash is not None and ranks:
         n = len(ranks)
         p1 = sum(1 for r in ranks if r == 1) / n
         p5 = sum(1 for r in ranks if r is not None) / n
@@ -107,6 +109,9 @@ def print_summary(s: dict) -> None:
     print(f"top-1 of detected {s['top1_of_detected']:.1%}   ECE {s['ece'] or 0:.3f}   "
           f"answered sure {s['answered_sure'] or 0:.1%} with precision {s['precision_when_sure']:.1%}   "
           f"extra detections {s['false_positive_cards']}")
+    if s["cards_in_view"] < s["cards"]:
+        print(f"cards at least {VISIBLE_ENOUGH:.0%} in view: {s['cards_in_view']}, detection "
+              f"{s['detection_rate_in_view']:.1%}, top-1 {s['top1_in_view']:.1%}")
     lat = s["latency_ms"]
     print("latency ms (p50/p95): " + "  ".join(
         f"{k} {v['p50']:.1f}/{v['p95']:.1f}" for k, v in lat.items()))
@@ -138,10 +143,12 @@ def run_padded(args: argparse.Namespace, items) -> dict:
                     "collector_number": e.collector_number, "scryfall_uri": e.scryfall_uri,
                     "image": str(rel), "face": e.face, "variant": e.variant}))
         (combined / "cards.jsonl").write_text("\n".join(lines) + "\n")
-    out = args.work / f"artifacts-{args.pad_to}"
+    if args.model is None:
+        raise SystemExit("--model is needed to build the padded set")
+    # One set per model: a set left by other weights would measure those weights instead.
+    weights = hashlib.sha256((args.model / WEIGHTS).read_bytes()).hexdigest()[:12]
+    out = args.work / f"artifacts-{args.pad_to}-{weights}"
     if not artifacts.exists(out):
-        if args.model is None:
-            raise SystemExit("--model is needed to build the padded set")
         started = time.perf_counter()
         # calibrated on photos of the real scans: the generated padding is only there to be searched
         build_artifacts(combined, out, model_dir=args.model, progress=False, calibrate_on=items)

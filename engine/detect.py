@@ -2,16 +2,18 @@
 
 Runs on the CPU machines admins have. On a <= 640 px copy a tiny learned segmenter
 (engine/segmenter.py) says which cards there are, one quad each even where a finger or
-glare breaks the outline or cards touch, and classical OpenCV outlines (engine/outlines.py)
-give the exact shape of those they agree with and fill its gaps; each side is then
-settled on the card's own edge (not its inner frame or sleeve) on that copy, refined to
-sub-pixel on the full-resolution image, and warped. Without the segmenter's model file
-only the classical passes run.
+glare breaks the outline or cards touch, taking a closer look at small ones
+(engine/zoom.py), and classical OpenCV outlines (engine/outlines.py) give the exact
+shape of those they agree with and fill its gaps; each side is then settled on the
+card's own edge (not its inner frame or sleeve) on that copy, refined to sub-pixel on
+the full-resolution image, and warped. An outline that looks landscape on screen is
+also cut a quarter turn round, for the recognizer to keep the reading it knows. Without
+the segmenter's model file only the classical passes run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -27,9 +29,11 @@ from engine.quad import (
     order_corners,
     quad_area,
     quad_iou,
+    side_lengths,
     warp_quad,
 )
 from engine.segmenter import CardSegmenter, Segmentation, default_segmenter
+from engine.zoom import closer_looks
 
 WORK_LONG_SIDE = 640
 ASPECT_TOLERANCE = 0.2  # relative; perspective and sleeves stretch the measured aspect
@@ -44,6 +48,8 @@ _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along 
 LEARNED_ASPECT_TOLERANCE = 0.3  # relative; segmenter quads are coarser than contour quads
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
+ENCLOSED = 0.9  # share of a segmented quad inside a classical one for the classical one to enclose it
+ENCLOSING_CARD_SHARE = 0.7  # of an enclosing classical quad the segmenter must call card
 GAP_OVERLAP = 0.2  # most a classical quad may overlap a segmented card (of the smaller) and still count
 # Segmenter and classical passes together beat either alone on recall, corner error and
 # false outlines (bench/detection.py); the segmenter alone is ~2x faster but misses tight
@@ -59,6 +65,8 @@ class DetectedCard:
     crop: np.ndarray
     score: float
     whole_frame: bool
+    quarter_turn: tuple[np.ndarray, np.ndarray] | None = None
+    """(quad, crop) read a quarter turn the other way, when the outline's shape leaves that open."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ def detect_cards_using(
     if segmentation is None:
         kept = outlines
     else:
-        kept = _suppress(_learned_candidates(segmentation, small.shape))
+        kept = _suppress(_learned(small, segmenter, segmentation))
         if classical:
             kept = _merge(kept, found, outlines, segmentation)
     kept = sorted(kept, key=lambda c: c.score, reverse=True)[:max_cards]
@@ -123,10 +131,25 @@ def detect_cards_using(
         quad = refine_quad(rgb, settled / factor, search_px)
         quad = order_corners(quad, (width, height))
         crop = warp_quad(rgb, quad, crop_size)
-        cards.append(DetectedCard(quad=quad, crop=crop, score=candidate.score, whole_frame=False))
+        cards.append(DetectedCard(quad=quad, crop=crop, score=candidate.score, whole_frame=False,
+                                  quarter_turn=_quarter_turn(rgb, quad, crop_size)))
     if not cards:
         return _whole_frame(rgb, crop_size)
     return cards
+
+
+def _quarter_turn(rgb: np.ndarray, quad: np.ndarray, crop_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The card read a quarter turn round, when its outline looks landscape on screen.
+
+    order_corners trusts the perspective-corrected aspect, which is right for most tilted
+    cards; but for a small or nearly square outline a pixel's error swings the estimate,
+    so where it disagrees with the plain side ratio both readings go to the embedder.
+    """
+    width, height = side_lengths(quad)
+    if width <= height:
+        return None
+    turned = np.roll(quad, -1, axis=0)
+    return turned, warp_quad(rgb, turned, crop_size)
 
 
 def _work_copy(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -149,19 +172,46 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
     pixel-exact where it closed around the card, so of all classical quads (`found`,
     before suppression, so every pass's outline competes) the one closest to a segmented
     card replaces it when they agree; the closest, not the best scored, because the
-    segmenter's quad is unbiased in size while an inner frame is ~8% smaller. Suppressed
-    classical `outlines` that overlap no segmented card fill gaps (cards the segmenter
-    merged or left as odd blobs) where the segmenter sees card, which keeps classical
-    false outlines on patterned tables out.
+    segmenter's quad is unbiased in size while an inner frame is ~8% smaller. A segmented
+    quad that agrees with none but lies inside a classical outline the segmenter calls card
+    almost throughout is a piece of that card (the network drew a frame line or a finger
+    across it as boundary): the enclosing outline replaces it, once for all its pieces.
+    Suppressed classical `outlines` that overlap no segmented card fill gaps (cards the
+    segmenter merged or left as odd blobs) where the segmenter sees card, which keeps
+    classical false outlines on patterned tables out.
     """
     kept = []
     for card in learned:
         overlap, closest = max(((quad_iou(c.quad, card.quad)[0], c) for c in found),
                                key=lambda pair: pair[0], default=(0.0, card))
-        kept.append(closest if overlap >= AGREEING_IOU else card)
+        if overlap < AGREEING_IOU:
+            enclosing = [c for c in found if c.area > card.area and quad_iou(c.quad, card.quad)[1] >= ENCLOSED
+                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE]
+            closest = max(enclosing, key=lambda c: c.score, default=card)
+        if all(closest is not k for k in kept):  # the pieces of a split card share one outline
+            kept.append(closest)
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
+
+
+def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation) -> list[_Candidate]:
+    """Segmenter candidates; in a small card patch, those of a closer look when it finds any."""
+    candidates = _learned_candidates(segmentation, small.shape)
+    image_size = (small.shape[1], small.shape[0])
+    for look in closer_looks(small, segmenter, segmentation):
+        width, height = look.segmentation.image_size
+        closer = [replace(c, quad=order_corners(c.quad + look.origin, image_size))
+                  for c in _learned_candidates(look.segmentation, (height, width))]
+        closer = [c for c in closer if _centred_in(c.quad, look.patch)]
+        if closer:
+            candidates = [c for c in candidates if not _centred_in(c.quad, look.patch)] + closer
+    return candidates
+
+
+def _centred_in(quad: np.ndarray, box: np.ndarray) -> bool:
+    centre = quad.mean(axis=0)
+    return bool((centre >= box[:2]).all() and (centre <= box[2:]).all())
 
 
 def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...]) -> list[_Candidate]:

@@ -150,7 +150,8 @@ class Recognizer:
         return found[0], {**prepared.timings, **timings}
 
     def _search(self, prepared: list[_Prepared]) -> tuple[list[list[Candidates]], dict[str, float]]:
-        crops = [c.crop for p in prepared for c in p.cards]
+        cards = [c for p in prepared for c in p.cards]
+        crops = [c.crop for c in cards] + [c.quarter_turn[1] for c in cards if c.quarter_turn is not None]
         step = self.settings.max_batch
         t0 = time.perf_counter()
         vectors = (
@@ -162,14 +163,19 @@ class Recognizer:
         scores, rows = self.searcher.search(vectors, k)
         t2 = time.perf_counter()
         out: list[list[Candidates]] = []
-        i = 0
+        i, turned = 0, len(cards)
         for p in prepared:
             per_photo = []
             for card in p.cards:
-                valid = rows[i] >= 0
-                matches = self.catalog.matches(rows[i][valid].tolist(), scores[i][valid].tolist())
-                quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card.quad)
-                per_photo.append(Candidates(quad, matches, card.whole_frame, card.crop))  # type: ignore[arg-type]
+                row, card_quad, crop = i, card.quad, card.crop
+                if card.quarter_turn is not None:  # keep whichever reading the gallery knows better
+                    if scores[turned, 0] > scores[i, 0]:
+                        row, (card_quad, crop) = turned, card.quarter_turn
+                    turned += 1
+                valid = rows[row] >= 0
+                matches = self.catalog.matches(rows[row][valid].tolist(), scores[row][valid].tolist())
+                quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)
+                per_photo.append(Candidates(quad, matches, card.whole_frame, crop))  # type: ignore[arg-type]
                 i += 1
             out.append(per_photo)
         return out, {"embed": (t1 - t0) * 1e3, "search": (t2 - t1) * 1e3}

@@ -46,8 +46,12 @@ class CardSegmenter:
             raise ValueError(f"{model_path} takes {inp.shape}; expected fixed landscape (N, H, W, 3) uint8")
         self.input_size = (width, height)
 
-    def segment(self, rgb: np.ndarray) -> "Segmentation":
-        """Class map of `rgb` (any size or orientation), turned landscape at the model's input size."""
+    def segment(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> "Segmentation":
+        """Class map of `rgb` (any size or orientation), or of its window `box` (x0, y0, x1, y1),
+        turned landscape at the model's input size; the Segmentation is in the window's pixels."""
+        if box is not None:
+            x0, y0, x1, y1 = box
+            rgb = rgb[y0:y1, x0:x1]
         portrait = rgb.shape[0] > rgb.shape[1]
         landscape = rgb.transpose(1, 0, 2) if portrait else rgb
         small = cv2.resize(landscape, self.input_size, interpolation=cv2.INTER_AREA)
@@ -81,6 +85,21 @@ class Segmentation:
         """(ordered quad in image pixels, blob fill) per card; fill is blob area over quad area."""
         return [(order_corners(self._to_image(quad), self.image_size), fill)
                 for quad, fill in quads_from_classes(self.classes)]
+
+    def card_regions(self) -> list[np.ndarray]:
+        """Bounding box (x0, y0, x1, y1, image pixels) of each connected patch labelled card.
+
+        A patch holds one card, or several that touch, with any splits the network drew
+        inside it (a finger across the card, or its own frame lines on a small card).
+        """
+        card = (self.classes != BACKGROUND).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(card, connectivity=8)
+        boxes = []
+        for x, y, w, h, area in stats[1:count]:
+            if area >= MIN_BLOB_PIXELS:
+                corners = self._to_image(np.float32([[x, y], [x + w, y + h]]))
+                boxes.append(np.concatenate([corners.min(axis=0), corners.max(axis=0)]))
+        return boxes
 
     def card_share(self, quad: np.ndarray) -> float:
         """Share of a quad (image pixels) that the segmenter labels card (interior or boundary)."""
@@ -120,12 +139,26 @@ def quads_from_classes(classes: np.ndarray) -> list[tuple[np.ndarray, float]]:
             continue
         # To pixel-edge coordinates (what warps and scaling assume): contour points are the
         # indices of the outermost pixels, whose centres sit at +0.5 and outer edges beyond.
-        middle = (order_corners(inner_quad) + order_corners(outer_quad)) / 2
+        inner_quad, outer_quad = order_corners(inner_quad), order_corners(outer_quad)
+        turns = _turns_between(inner_quad, outer_quad)
+        if turns % 2:
+            continue  # the blob and its band disagree on which sides are short: no card's shape
+        middle = (inner_quad + np.roll(outer_quad, -turns, axis=0)) / 2
         quad = middle + np.float32([x0 + 0.5, y0 + 0.5]) + _outward(middle, 0.5)
         fill = float(np.count_nonzero(inner)) / max(quad_area(inner_quad), 1.0)
         if MIN_FILL <= fill <= 1.0 / MIN_FILL:
             found.append((quad, fill))
     return found
+
+
+def _turns_between(reference: np.ndarray, quad: np.ndarray) -> int:
+    """How many places `quad`'s corners are rolled from lying beside `reference`'s.
+
+    order_corners picks the start of a card lying on its side, or at 45 degrees, by a
+    near-tie that two almost equal outlines can break 180 degrees apart; averaging such a
+    pair corner by corner would collapse it towards the centre.
+    """
+    return min(range(4), key=lambda k: float(np.abs(np.roll(quad, -k, axis=0) - reference).sum()))
 
 
 def _outline_quad(mask: np.ndarray) -> np.ndarray | None:

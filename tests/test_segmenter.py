@@ -12,7 +12,7 @@ import pytest
 from engine import segmenter as segmenter_module
 from engine.detect import detect_cards, detect_cards_using
 from engine.quad import order_corners
-from engine.segmenter import BACKGROUND, BOUNDARY, MODEL_PATH, CardSegmenter, Segmentation, quads_from_classes
+from engine.segmenter import BACKGROUND, BOUNDARY, INTERIOR, MODEL_PATH, CardSegmenter, Segmentation, quads_from_classes
 from tests.scenes import CARD_SIZE, card_quad, corner_error, make_scene
 from training.segmenter_data import label_map
 
@@ -41,6 +41,29 @@ def test_overlapping_cards_give_the_top_card_exactly() -> None:
     assert _match(found, above) < 0.01
 
 
+@pytest.mark.parametrize("lean", [0.5, -0.5])
+def test_card_on_its_side_whose_band_leans_the_other_way(lean: float) -> None:
+    # A card lying on its side is a near-tie for which corner comes first; the blob and its
+    # band, each a fraction of a degree off, break it 180 degrees apart. Averaged corner by
+    # corner without matching them up, the quad collapsed onto the card's centre.
+    truth = card_quad((128, 96), CARD_H, 90)
+    classes = np.zeros((MAP_SIZE[1], MAP_SIZE[0]), np.uint8)
+    cv2.fillConvexPoly(classes, np.int32(np.round(card_quad((128, 96), CARD_H + 6, 90 - lean))), BOUNDARY)
+    cv2.fillConvexPoly(classes, np.int32(np.round(card_quad((128, 96), CARD_H - 4, 90 + lean))), INTERIOR)
+    found = quads_from_classes(classes)
+    assert len(found) == 1
+    assert _match(found, truth) < 0.03
+
+
+def test_square_blob_whose_band_is_long_the_other_way_is_no_card() -> None:
+    # Card-ish patches of a playmat's print: the blob is a shade taller than wide, its band a
+    # shade wider than tall, so they disagree on which sides are short. A card never does.
+    classes = np.zeros((MAP_SIZE[1], MAP_SIZE[0]), np.uint8)
+    cv2.rectangle(classes, (91, 65), (164, 130), BOUNDARY, -1)  # blob and band: 74 wide, 66 tall
+    cv2.rectangle(classes, (98, 66), (157, 129), INTERIOR, -1)  # the blob: 60 wide, 64 tall
+    assert quads_from_classes(classes) == []
+
+
 def test_card_with_a_finger_notch_is_one_quad_on_its_true_sides() -> None:
     truth = card_quad((128, 96), CARD_H, 20)
     classes = label_map([truth], MAP_SIZE)
@@ -62,15 +85,20 @@ def test_blobs_that_are_not_cards_are_dropped() -> None:
 class _TruthSegmenter:
     """Stand-in for CardSegmenter that 'predicts' the true label map of known card quads."""
 
+    input_size = MAP_SIZE
+
     def __init__(self, quads: list[np.ndarray], image_size: tuple[int, int]) -> None:
         self.quads, self.image_size = quads, image_size
 
-    def segment(self, rgb: np.ndarray) -> Segmentation:
-        width, height = self.image_size
+    def segment(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Segmentation:
+        x0, y0, x1, y1 = box or (0, 0, rgb.shape[1], rgb.shape[0])
+        factor = rgb.shape[1] / self.image_size[0]  # the detector's work copy over the photo
+        width, height = x1 - x0, y1 - y0
         portrait = height > width
         scale = np.float32([MAP_SIZE[0], MAP_SIZE[1]]) / np.float32([max(width, height), min(width, height)])
-        turned = [(q[:, ::-1] if portrait else q) * scale for q in self.quads]
-        return Segmentation(label_map(turned, MAP_SIZE), (rgb.shape[1], rgb.shape[0]))
+        turned = [((q * factor - (x0, y0))[:, ::-1] if portrait else q * factor - (x0, y0)) * scale
+                  for q in self.quads]
+        return Segmentation(label_map(turned, MAP_SIZE), (width, height))
 
 
 @pytest.mark.parametrize("size", [(1200, 900), (900, 1200)])
@@ -151,3 +179,32 @@ def test_agreeing_classical_outline_gives_the_exact_shape() -> None:
     cards = detect_cards_using(scene.image, _TruthSegmenter([coarse], (1200, 900)), classical=True)  # type: ignore[arg-type]
     assert len(cards) == 1
     assert corner_error(cards[0].quad, truth) < 0.01
+
+
+class _MapSegmenter:
+    """Stand-in for CardSegmenter that answers one given class map for the whole photo."""
+
+    input_size = MAP_SIZE
+
+    def __init__(self, classes: np.ndarray) -> None:
+        self.classes = classes
+
+    def segment(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Segmentation:
+        if box is not None:  # no closer look: this map has one resolution only
+            return Segmentation(np.zeros_like(self.classes), (box[2] - box[0], box[3] - box[1]))
+        return Segmentation(self.classes, (rgb.shape[1], rgb.shape[0]))
+
+
+def test_card_the_segmenter_split_in_two_is_one_card_outlined_whole() -> None:
+    # On a small card the network may draw the card's own frame line as a boundary band,
+    # splitting it into two card-shaped halves; the classical outline enclosing both wins.
+    truth = card_quad((600, 450), 500, 8)
+    scene = make_scene(np.random.default_rng(4), [truth], size=(1200, 900))
+    scale = np.float32(MAP_SIZE) / np.float32([1200, 900])
+    classes = label_map([truth * scale], MAP_SIZE)
+    left, right = (truth[0] + truth[3]) / 2 * scale, (truth[1] + truth[2]) / 2 * scale
+    cv2.line(classes, tuple(int(v) for v in left), tuple(int(v) for v in right), BOUNDARY, 3)
+    assert len(quads_from_classes(classes)) == 2
+    cards = detect_cards_using(scene.image, _MapSegmenter(classes), classical=True)  # type: ignore[arg-type]
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < 0.02

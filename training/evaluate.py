@@ -22,12 +22,17 @@ from training.gallery import GalleryItem, load_card_image
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
 
 
+VISIBLE_ENOUGH = 0.85
+"""A card this much in view (not under another card, a finger or the frame edge) can be named."""
+
+
 @dataclass(frozen=True)
 class TrueCard:
     card_id: str
     name: str
     quad: np.ndarray
     face: int = 0
+    visible: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,14 @@ class EvalResult:
         conf = np.array([o.confidence for o in detected], float)
         right = np.array([o.name_rank() == 1 for o in detected], bool)
         recall_at = {k: _rate(sum(1 for r in ranks if r is not None and r <= k), n) for k in range(1, 11)}
+        in_view = [o for o in self.outcomes if o.truth.visible >= VISIBLE_ENOUGH]
         return {
             "photos": self.photos,
             "cards": n,
             "detection_rate": _rate(len(detected), n),
+            "cards_in_view": len(in_view),
+            "detection_rate_in_view": _rate(sum(o.found is not None for o in in_view), len(in_view)),
+            "top1_in_view": _rate(sum(o.name_rank() == 1 for o in in_view), len(in_view)),
             "false_positive_cards": self.false_positives,
             "top1": recall_at[1],
             "top5": recall_at[5],
@@ -128,8 +137,8 @@ def simulated_queries(
         photo = simulate_photo(images, rng, sim)
         truths = [
             TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q),
-                     items[int(picks[k])].entry.face)
-            for q, k in zip(photo.quads, photo.card_indices)
+                     items[int(picks[k])].entry.face, visible)
+            for q, k, visible in zip(photo.quads, photo.card_indices, photo.visible_fraction)
         ]
         yield Query(encode_jpeg(photo.image, int(rng.integers(70, 95))), truths, label=f"sim-{i}")
 

@@ -240,6 +240,10 @@ def _crop_background(rng: np.random.Generator, height: int, width: int) -> np.nd
     return colour * (0.75 + 0.5 * blotches)[..., None]
 
 
+SLIPPED_SIDE = 0.3
+"""Share of augment_crop views (at full hardness) with one side up to 10% in or out: the
+detector's worst slips, where a finger across an edge or a card cut by the frame moves a side."""
+
 SMALL_CAPTURE = 0.45
 """Smallest capture of augment_crop, as a share of the crop: a small, tilted card in a
 1600x1200 photo is ~140 px long, and in a chat app's 1280 px or 800 px re-compression ~100 px,
@@ -251,11 +255,11 @@ def augment_crop(card: np.ndarray, rng: np.random.Generator, hardness: float = 1
     """A photo-like view of a card as detection + warp would deliver it; `out_size` is (W, H).
 
     Corner jitter of a few percent stands in for detection error (so slivers of table or
-    missing card edges show), followed by sleeve sheen, an occasional finger and the same
-    camera pipeline as whole photos. Half the time (at full hardness) the card is captured
-    at fewer pixels than the crop and warped up, as a card far from the camera is: its noise,
-    blur and JPEG blocks are then coarser than the crop's own pixels. hardness=0 gives a
-    clean resize.
+    missing card edges show), now and then with one side slipped further, followed by
+    sleeve sheen, an occasional finger and the same camera pipeline as whole photos. Half
+    the time (at full hardness) the card is captured at fewer pixels than the crop and
+    warped up, as a card far from the camera is: its noise, blur and JPEG blocks are then
+    coarser than the crop's own pixels. hardness=0 gives a clean resize.
     """
     _check_card(card, "card")
     if not 0 <= hardness <= 1:
@@ -276,6 +280,10 @@ def augment_crop(card: np.ndarray, rng: np.random.Generator, hardness: float = 1
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     jitter = rng.normal(0, 0.025 * hardness, (4, 2)) * (width, height)
     target = (target - centre) @ rotation.T + centre + jitter
+    if rng.random() < SLIPPED_SIDE * hardness:  # a finger or the frame edge moved one side of the outline
+        side = int(rng.integers(4))
+        outward = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.float64)[side]
+        target[[side, (side + 1) % 4]] += outward * rng.uniform(-0.1, 0.1) * (height if side % 2 == 0 else width)
     homography = cv2.getPerspectiveTransform(layout.card_corners(source.shape), target.astype(np.float32))
     warped = cv2.warpPerspective(source, homography, (width, height), flags=cv2.INTER_LINEAR)
     rgb = warped.astype(np.float32) * np.float32(1 / 255)

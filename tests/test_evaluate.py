@@ -1,0 +1,34 @@
+"""Evaluation figures: cards hidden behind others are counted, and reported apart."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.recognizer import Candidates
+from engine.types import CardMatch
+from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard
+
+QUAD = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
+
+
+def _outcome(name: str, answered: str | None, visible: float) -> CardOutcome:
+    truth = TrueCard(card_id=name, name=name, quad=QUAD, visible=visible)
+    if answered is None:
+        return CardOutcome(truth, None)
+    match = CardMatch(card_id=answered, name=answered, set="lea", set_name=None, collector_number="1",
+                      scryfall_uri="", image_uri=None, score=0.9)
+    return CardOutcome(truth, Candidates(QUAD, [match], False, np.zeros((4, 4, 3), np.uint8)), 0.9)
+
+
+def test_cards_mostly_hidden_are_reported_apart() -> None:
+    result = EvalResult(photos=1, outcomes=[
+        _outcome("A", "A", 1.0),
+        _outcome("B", "C", VISIBLE_ENOUGH),  # in view, named wrong
+        _outcome("D", None, 0.95),  # in view, missed
+        _outcome("E", None, 0.3),  # under another card, missed
+        _outcome("F", "F", 0.5),  # half hidden, still named
+    ])
+    summary = result.summary()
+    assert summary["cards"] == 5 and summary["cards_in_view"] == 3
+    assert summary["detection_rate"] == 3 / 5 and summary["top1"] == 2 / 5
+    assert summary["detection_rate_in_view"] == 2 / 3 and summary["top1_in_view"] == 1 / 3
