@@ -156,3 +156,30 @@ def test_encode_jpeg_round_trips() -> None:
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape == (340, 244, 3)
     assert np.abs(decoded[..., ::-1].astype(int) - marked_card()).mean() < 5
+
+
+def _edge_whiteness(view: np.ndarray) -> float:
+    """Least card-white share of four strips 3% in from each side of a view of a white card."""
+    white = view.min(axis=2) > 200
+    h, w = white.shape
+    rows, cols = slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4)
+    strips = [white[int(0.03 * h), cols], white[rows, int(0.97 * w)],
+              white[int(0.97 * h), cols], white[rows, int(0.03 * w)]]
+    return float(min(strip.mean() for strip in strips))
+
+
+def test_augment_crop_slips_a_side_to_show_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At next to no hardness the outline is exact, so table shows inside the view only where
+    # a slipped side moved in (a finger or the frame edge pulled the detector's outline).
+    from training import photosim
+
+    card = np.full((224, 160, 3), 255, np.uint8)
+
+    def whiteness(slipped_share: float) -> np.ndarray:
+        monkeypatch.setattr(photosim, "SLIPPED_SIDE", slipped_share)
+        return np.array([_edge_whiteness(augment_crop(card, np.random.default_rng(seed), hardness=0.01))
+                         for seed in range(40)])
+
+    assert (whiteness(0.0) < 0.5).mean() <= 0.05  # a rare shadow at most
+    slipped = whiteness(100.0)  # x hardness 0.01: every view
+    assert 0.15 <= (slipped < 0.5).mean() <= 0.6  # about a third move a side in by over 3%
