@@ -111,7 +111,8 @@ def print_summary(s: dict) -> None:
           f"extra detections {s['false_positive_cards']}")
     if s["cards_in_view"] < s["cards"]:
         print(f"cards at least {VISIBLE_ENOUGH:.0%} in view: {s['cards_in_view']}, detection "
-              f"{s['detection_rate_in_view']:.1%}, top-1 {s['top1_in_view']:.1%}")
+              f"{s['detection_rate_in_view']:.1%}, top-1 {s['top1_in_view']:.1%}, "
+              f"right when sure {s['precision_when_sure_in_view']:.1%}")
     lat = s["latency_ms"]
     print("latency ms (p50/p95): " + "  ".join(
         f"{k} {v['p50']:.1f}/{v['p95']:.1f}" for k, v in lat.items()))

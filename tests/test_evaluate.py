@@ -32,3 +32,5 @@ def test_cards_mostly_hidden_are_reported_apart() -> None:
     assert summary["cards"] == 5 and summary["cards_in_view"] == 3
     assert summary["detection_rate"] == 3 / 5 and summary["top1"] == 2 / 5
     assert summary["detection_rate_in_view"] == 2 / 3 and summary["top1_in_view"] == 1 / 3
+    assert summary["precision_when_sure"] == 2 / 3  # all three answers were sure (0.9)
+    assert summary["precision_when_sure_in_view"] == 1 / 2
