@@ -11,12 +11,12 @@ from engine.segmenter import MODEL_PATH, CardSegmenter, Segmentation
 from engine.zoom import closer_looks
 from tests.scenes import corner_error
 from training.cardgen import random_spec, render_card
-from training.photosim import PhotoSimConfig, simulate_photo
+from training.photosim import PhotoSimConfig, SimulatedPhoto, simulate_photo
 
 WORK = 0.4  # a 1600x1200 photo's work copy is 640x480
 
 
-def _photo(seed: int, scale: tuple[float, float]):
+def _photo(seed: int, scale: tuple[float, float]) -> SimulatedPhoto:
     rng = np.random.default_rng(seed)
     card = render_card(random_spec("Small Card", rng))
     return simulate_photo([card], rng, PhotoSimConfig(size=(1600, 1200), scale=scale, hardness=0.3))
