@@ -182,10 +182,10 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
     """
     kept = []
     for card in learned:
-        overlap, closest = max(((quad_iou(c.quad, card.quad)[0], c) for c in found),
-                               key=lambda pair: pair[0], default=(0.0, card))
+        overlaps = [(quad_iou(c.quad, card.quad), c) for c in found]  # ((iou, inside share), quad)
+        (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
         if overlap < AGREEING_IOU:
-            enclosing = [c for c in found if c.area > card.area and quad_iou(c.quad, card.quad)[1] >= ENCLOSED
+            enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
                          and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE]
             closest = max(enclosing, key=lambda c: c.score, default=card)
         if all(closest is not k for k in kept):  # the pieces of a split card share one outline

@@ -82,14 +82,12 @@ class EvalResult:
         n = len(self.outcomes)
         detected = [o for o in self.outcomes if o.found is not None]
         ranks = [o.name_rank() for o in self.outcomes]
-        conf = np.array([o.confidence for o in detected], float)
-        right = np.array([o.name_rank() == 1 for o in detected], bool)
+        conf, right = _answers(detected)
         recall_at = {k: _rate(sum(1 for r in ranks if r is not None and r <= k), n) for k in range(1, 11)}
         in_view = [o for o in self.outcomes if o.truth.visible >= VISIBLE_ENOUGH]
         # A hidden card's nearest detection is often the card on top of it, answered rightly
         # for that card; in-view figures are free of that mismatch.
-        view_conf = np.array([o.confidence for o in in_view if o.found is not None], float)
-        view_right = np.array([o.name_rank() == 1 for o in in_view if o.found is not None], bool)
+        view_conf, view_right = _answers([o for o in in_view if o.found is not None])
         return {
             "photos": self.photos,
             "cards": n,
@@ -97,8 +95,7 @@ class EvalResult:
             "cards_in_view": len(in_view),
             "detection_rate_in_view": _rate(sum(o.found is not None for o in in_view), len(in_view)),
             "top1_in_view": _rate(sum(o.name_rank() == 1 for o in in_view), len(in_view)),
-            "precision_when_sure_in_view": _rate(int(view_right[view_conf >= unsure_below].sum()),
-                                                 int((view_conf >= unsure_below).sum())),
+            "precision_when_sure_in_view": _precision_when_sure(view_conf, view_right, unsure_below),
             "false_positive_cards": self.false_positives,
             "top1": recall_at[1],
             "top5": recall_at[5],
@@ -107,7 +104,7 @@ class EvalResult:
             "top1_of_detected": _rate(int(right.sum()), len(detected)),
             "ece": expected_calibration_error(conf, right) if len(detected) else None,
             "answered_sure": _rate(int((conf >= unsure_below).sum()), len(detected)) if len(detected) else None,
-            "precision_when_sure": _rate(int(right[conf >= unsure_below].sum()), int((conf >= unsure_below).sum())),
+            "precision_when_sure": _precision_when_sure(conf, right, unsure_below),
             "recall_at_k": recall_at,
             "latency_ms": {
                 stage: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
@@ -128,6 +125,17 @@ def expected_calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 
 
 def _rate(a: int, b: int) -> float:
     return float(a / b) if b else 0.0
+
+
+def _answers(detected: list[CardOutcome]) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, top name right) of each answered card."""
+    return (np.array([o.confidence for o in detected], float),
+            np.array([o.name_rank() == 1 for o in detected], bool))
+
+
+def _precision_when_sure(conf: np.ndarray, right: np.ndarray, unsure_below: float) -> float:
+    sure = conf >= unsure_below
+    return _rate(int(right[sure].sum()), int(sure.sum()))
 
 
 def simulated_queries(
