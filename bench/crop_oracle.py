@@ -19,7 +19,7 @@ from bench.recognition import SHARED
 from engine.decode import decode_image
 from engine.quad import side_lengths, warp_quad
 from engine.recognizer import Recognizer
-from training.evaluate import nearest_candidate, simulated_queries
+from training.evaluate import match_detections, simulated_queries
 from training.gallery import read_gallery
 
 SIZE_BANDS = ((0, 300), (300, 500), (500, 800), (800, 10_000))
@@ -41,7 +41,7 @@ def main() -> int:
         for query in simulated_queries(items, args.photos, seed=args.seed):
             truth = query.cards[0]
             found, _ = rec.analyse(query.data)
-            j = nearest_candidate(found, truth.quad, set())
+            j = match_detections(found, [truth.quad])[0]
             engine_right = j is not None and bool(found[j].matches) and found[j].matches[0].name == truth.name
             image = decode_image(query.data, target_long_side=rec.settings.decode_long_side,
                                  min_long_side=rec.settings.decode_min_long_side)

@@ -59,7 +59,8 @@ def build_small_artifacts(root: Path) -> Path:
     from training.index_build import build_artifacts
 
     generate_gallery(root / "gallery", 24, seed=11, hard_negative_fraction=0.0)
-    cfg = dataclasses.replace(RunConfig(), calibration=CalibrationConfig(photos=40, photo_size=(800, 600)))
+    calibration = CalibrationConfig(photos=40, multi_card_photos=10, photo_size=(800, 600))
+    cfg = dataclasses.replace(RunConfig(), calibration=calibration)
     build_artifacts(root / "gallery", root / "artifacts", cfg=cfg, progress=False)
     return root / "artifacts"
 

@@ -65,8 +65,10 @@ class DetectedCard:
     crop: np.ndarray
     score: float
     whole_frame: bool
-    quarter_turn: tuple[np.ndarray, np.ndarray] | None = None
-    """(quad, crop) read a quarter turn the other way, when the outline's shape leaves that open."""
+    readings: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    """Other (quad, crop) readings of this card that geometry can't rule out: a quarter turn
+    when the outline's shape leaves that open, the piece of an enclosing outline that may be
+    a card on top of a pile; the recognizer keeps the one the gallery knows best."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class _Candidate:
     quad: np.ndarray  # ordered, in work-image pixels
     score: float
     area: float
+    pieces: tuple[np.ndarray, ...] = ()  # segmented quads this enclosing outline stands in for
 
 
 def detect_cards(
@@ -119,7 +122,7 @@ def detect_cards_using(
     if segmentation is None:
         kept = outlines
     else:
-        kept = _suppress(_learned(small, segmenter, segmentation))
+        kept = _suppress(_learned(small, segmenter, segmentation, found))
         if classical:
             kept = _merge(kept, found, outlines, segmentation)
     kept = sorted(kept, key=lambda c: c.score, reverse=True)[:max_cards]
@@ -127,29 +130,36 @@ def detect_cards_using(
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32) if kept else None
     cards = []
     for candidate in kept:
-        settled = settle_sides(lab, candidate.quad)
-        quad = refine_quad(rgb, settled / factor, search_px)
-        quad = order_corners(quad, (width, height))
-        crop = warp_quad(rgb, quad, crop_size)
-        cards.append(DetectedCard(quad=quad, crop=crop, score=candidate.score, whole_frame=False,
-                                  quarter_turn=_quarter_turn(rgb, quad, crop_size)))
+        first, *others = [
+            reading
+            for outline in (candidate.quad, *candidate.pieces)
+            for reading in _readings(rgb, lab, outline, factor, search_px, crop_size)
+        ]
+        cards.append(DetectedCard(quad=first[0], crop=first[1], score=candidate.score, whole_frame=False,
+                                  readings=tuple(others)))
     if not cards:
         return _whole_frame(rgb, crop_size)
     return cards
 
 
-def _quarter_turn(rgb: np.ndarray, quad: np.ndarray, crop_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The card read a quarter turn round, when its outline looks landscape on screen.
+def _readings(rgb: np.ndarray, lab: np.ndarray, work_quad: np.ndarray, factor: float, search_px: float,
+              crop_size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(quad, crop) of an outline settled on the full image, and its quarter turn when in doubt.
 
     order_corners trusts the perspective-corrected aspect, which is right for most tilted
     cards; but for a small or nearly square outline a pixel's error swings the estimate,
-    so where it disagrees with the plain side ratio both readings go to the embedder.
+    so where it disagrees with the plain side ratio (it looks landscape on screen) both
+    readings go to the embedder.
     """
-    width, height = side_lengths(quad)
-    if width <= height:
-        return None
-    turned = np.roll(quad, -1, axis=0)
-    return turned, warp_quad(rgb, turned, crop_size)
+    height, width = rgb.shape[:2]
+    quad = refine_quad(rgb, settle_sides(lab, work_quad) / factor, search_px)
+    quad = order_corners(quad, (width, height))
+    out = [(quad, warp_quad(rgb, quad, crop_size))]
+    side_width, side_height = side_lengths(quad)
+    if side_width > side_height:
+        turned = np.roll(quad, -1, axis=0)
+        out.append((turned, warp_quad(rgb, turned, crop_size)))
+    return out
 
 
 def _work_copy(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -179,8 +189,13 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
     Suppressed classical `outlines` that overlap no segmented card fill gaps (cards the
     segmenter merged or left as odd blobs) where the segmenter sees card, which keeps
     classical false outlines on patterned tables out.
+
+    A fanned pile looks the same to both: the top card is a segmented piece inside the
+    pile's outline. So the pieces ride along with their enclosing outline as other
+    readings, and the gallery decides (see `DetectedCard.readings`).
     """
-    kept = []
+    kept: list[_Candidate] = []
+    pieces: dict[int, list[np.ndarray]] = {}  # id of an enclosing outline -> its pieces
     for card in learned:
         overlaps = [(quad_iou(c.quad, card.quad), c) for c in found]  # ((iou, inside share), quad)
         (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
@@ -188,21 +203,31 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
             enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
                          and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE]
             closest = max(enclosing, key=lambda c: c.score, default=card)
+            if closest is not card:
+                pieces.setdefault(id(closest), []).append(card.quad)
         if all(closest is not k for k in kept):  # the pieces of a split card share one outline
             kept.append(closest)
+    kept = [replace(k, pieces=tuple(pieces.get(id(k), ()))) for k in kept]
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
 
 
-def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation) -> list[_Candidate]:
-    """Segmenter candidates; in a small card patch, those of a closer look when it finds any."""
+def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation,
+             found: list[_Candidate]) -> list[_Candidate]:
+    """Segmenter candidates; for a small card, those of a closer look when it finds any.
+
+    A candidate a classical quad (`found`) agrees with is outlined exactly already.
+    """
     candidates = _learned_candidates(segmentation, small.shape)
     image_size = (small.shape[1], small.shape[0])
-    for look in closer_looks(small, segmenter, segmentation):
+    outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
+    for look in closer_looks(small, segmenter, segmentation, outlined):
         width, height = look.segmentation.image_size
+        margin = 0.25 * (look.patch[2:] - look.patch[:2])  # blob and quad centres differ a little
+        around = np.concatenate([look.patch[:2] - margin, look.patch[2:] + margin]) - np.tile(look.origin, 2)
         closer = [replace(c, quad=order_corners(c.quad + look.origin, image_size))
-                  for c in _learned_candidates(look.segmentation, (height, width))]
+                  for c in _learned_candidates(look.segmentation, (height, width), around)]
         closer = [c for c in closer if _centred_in(c.quad, look.patch)]
         if closer:
             candidates = [c for c in candidates if not _centred_in(c.quad, look.patch)] + closer
@@ -214,12 +239,14 @@ def _centred_in(quad: np.ndarray, box: np.ndarray) -> bool:
     return bool((centre >= box[:2]).all() and (centre <= box[2:]).all())
 
 
-def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...]) -> list[_Candidate]:
-    """Segmenter quads that have card shape, scored by how fully their blob fills them."""
+def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
+                        around: np.ndarray | None = None) -> list[_Candidate]:
+    """Segmenter quads that have card shape, scored by how fully their blob fills them
+    (of blobs centred `around` a box, when given: see Segmentation.quads)."""
     frame_area = float(shape[0] * shape[1])
     image_size = (shape[1], shape[0])
     candidates = []
-    for quad, fill in segmentation.quads():
+    for quad, fill in segmentation.quads(around):
         area = quad_area(quad)
         if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
             continue

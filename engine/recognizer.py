@@ -151,7 +151,7 @@ class Recognizer:
 
     def _search(self, prepared: list[_Prepared]) -> tuple[list[list[Candidates]], dict[str, float]]:
         cards = [c for p in prepared for c in p.cards]
-        crops = [c.crop for c in cards] + [c.quarter_turn[1] for c in cards if c.quarter_turn is not None]
+        crops = [c.crop for c in cards] + [crop for c in cards for _, crop in c.readings]
         step = self.settings.max_batch
         t0 = time.perf_counter()
         vectors = (
@@ -163,15 +163,15 @@ class Recognizer:
         scores, rows = self.searcher.search(vectors, k)
         t2 = time.perf_counter()
         out: list[list[Candidates]] = []
-        i, turned = 0, len(cards)
+        i, other = 0, len(cards)
         for p in prepared:
             per_photo = []
             for card in p.cards:
                 row, card_quad, crop = i, card.quad, card.crop
-                if card.quarter_turn is not None:  # keep whichever reading the gallery knows better
-                    if scores[turned, 0] > scores[i, 0]:
-                        row, (card_quad, crop) = turned, card.quarter_turn
-                    turned += 1
+                for reading in card.readings:  # keep whichever reading the gallery knows best
+                    if scores[other, 0] > scores[row, 0]:
+                        row, (card_quad, crop) = other, reading
+                    other += 1
                 valid = rows[row] >= 0
                 matches = self.catalog.matches(rows[row][valid].tolist(), scores[row][valid].tolist())
                 quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)

@@ -81,10 +81,18 @@ class Segmentation:
         landscape = points[:, ::-1] if self._portrait else points
         return landscape / self._scale
 
-    def quads(self) -> list[tuple[np.ndarray, float]]:
-        """(ordered quad in image pixels, blob fill) per card; fill is blob area over quad area."""
+    def quads(self, around: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
+        """(ordered quad in image pixels, blob fill) per card; fill is blob area over quad area.
+
+        `around` (x0, y0, x1, y1, image pixels): only blobs centred in it, sparing the outline
+        fits of the neighbours a closer look's window also shows.
+        """
+        box = None
+        if around is not None:
+            corners = self._to_classes(np.float32([around[:2], around[2:]]))
+            box = np.concatenate([corners.min(axis=0), corners.max(axis=0)])
         return [(order_corners(self._to_image(quad), self.image_size), fill)
-                for quad, fill in quads_from_classes(self.classes)]
+                for quad, fill in quads_from_classes(self.classes, box)]
 
     def card_regions(self) -> list[np.ndarray]:
         """Bounding box (x0, y0, x1, y1, image pixels) of each connected patch labelled card.
@@ -101,6 +109,22 @@ class Segmentation:
                 boxes.append(np.concatenate([corners.min(axis=0), corners.max(axis=0)]))
         return boxes
 
+    def interior_regions(self) -> list[np.ndarray]:
+        """Bounding box (x0, y0, x1, y1, image pixels) of each card interior blob with its band.
+
+        Where cards touch or overlap, one patch holds several of these: one per card the
+        network separated, or per piece of a card it split.
+        """
+        interior = (self.classes == INTERIOR).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(interior, connectivity=4)
+        grow = 2 * BAND_RADIUS
+        boxes = []
+        for x, y, w, h, area in stats[1:count]:
+            if area >= MIN_BLOB_PIXELS:
+                corners = self._to_image(np.float32([[x - grow, y - grow], [x + w + grow, y + h + grow]]))
+                boxes.append(np.concatenate([corners.min(axis=0), corners.max(axis=0)]))
+        return boxes
+
     def card_share(self, quad: np.ndarray) -> float:
         """Share of a quad (image pixels) that the segmenter labels card (interior or boundary)."""
         mask = np.zeros(self.classes.shape, np.uint8)
@@ -110,8 +134,10 @@ class Segmentation:
         return float(np.count_nonzero(self.classes[inside] != BACKGROUND)) / total if total else 0.0
 
 
-def quads_from_classes(classes: np.ndarray) -> list[tuple[np.ndarray, float]]:
+def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
     """One (quad in class-map pixels, fill) per interior blob; blobs that are not quads are dropped.
+
+    `around` (x0, y0, x1, y1): only blobs whose bounding box is centred in it.
 
     The card edge runs down the middle of the boundary band, so each side is placed midway
     between the blob's own outline and the outline of the blob plus the band around it.
@@ -128,6 +154,8 @@ def quads_from_classes(classes: np.ndarray) -> list[tuple[np.ndarray, float]]:
         if stats[label, cv2.CC_STAT_AREA] < MIN_BLOB_PIXELS:
             continue
         x, y, w, h = stats[label, :4]
+        if around is not None and not (around[0] <= x + w / 2 <= around[2] and around[1] <= y + h / 2 <= around[3]):
+            continue
         x0, y0 = max(0, x - _BAND_REACH - 1), max(0, y - _BAND_REACH - 1)
         x1, y1 = x + w + _BAND_REACH + 1, y + h + _BAND_REACH + 1
         inner = (blobs[y0:y1, x0:x1] == label).astype(np.uint8)

@@ -124,3 +124,41 @@ def test_same_card_threshold_bounds_false_accepts() -> None:
 def test_same_card_threshold_without_samples() -> None:
     assert same_card_threshold(np.zeros((0, 2)), np.zeros(0, bool)) is None
     assert fit(np.zeros((0, 2)), np.zeros(0, bool)).same_card_threshold is None
+
+
+def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.recognizer import Candidates
+    from engine.types import CardMatch
+    from training import calibration
+    from training.config import CalibrationConfig
+    from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard
+
+    def outcome(name: str, answered: str, score: float, visible: float = 1.0) -> CardOutcome:
+        match = CardMatch(card_id=answered, name=answered, set="lea", set_name=None, collector_number="1",
+                          scryfall_uri="", image_uri=None, score=score)
+        quad = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
+        return CardOutcome(TrueCard(name, name, quad, visible=visible),
+                           Candidates(quad, [match], False, np.zeros((4, 4, 3), np.uint8)), 0.5)
+
+    results = iter([
+        EvalResult(photos=1, outcomes=[outcome("A", "A", 0.9)]),
+        EvalResult(photos=1, outcomes=[outcome("B", "B", 0.8), outcome("C", "D", 0.6, VISIBLE_ENOUGH),
+                                       outcome("E", "F", 0.7, visible=0.4)]),  # under B: left out
+    ])
+    calls = []
+
+    def fake_evaluate(recognizer, queries, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["total"])
+        return next(results)
+
+    monkeypatch.setattr(calibration, "evaluate", fake_evaluate)
+    features, labels = calibration.collect_evidence(None, [object(), object()],  # type: ignore[arg-type, list-item]
+                                                    CalibrationConfig(photos=1, multi_card_photos=1))
+    assert features[:, 0].tolist() == pytest.approx([0.9, 0.8, 0.6])
+    assert labels.tolist() == [True, True, False]
+    assert calls == [1, 1]
+
+    results = iter([EvalResult(photos=1, outcomes=[outcome("A", "A", 0.9)])])
+    features, _ = calibration.collect_evidence(None, [object(), object()],  # type: ignore[arg-type, list-item]
+                                               CalibrationConfig(photos=1, multi_card_photos=0))
+    assert len(features) == 1

@@ -6,7 +6,7 @@ import numpy as np
 
 from engine.recognizer import Candidates
 from engine.types import CardMatch
-from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard
+from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard, match_detections
 
 QUAD = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
 
@@ -34,3 +34,21 @@ def test_cards_mostly_hidden_are_reported_apart() -> None:
     assert summary["detection_rate_in_view"] == 2 / 3 and summary["top1_in_view"] == 1 / 3
     assert summary["precision_when_sure"] == 2 / 3  # all three answers were sure (0.9)
     assert summary["precision_when_sure_in_view"] == 1 / 2
+
+
+def _found(quad: np.ndarray) -> Candidates:
+    return Candidates(tuple(map(tuple, quad)), [], False, np.zeros((4, 4, 3), np.uint8))  # type: ignore[arg-type]
+
+
+def test_a_card_under_another_does_not_take_the_top_cards_detection() -> None:
+    top = QUAD + 100
+    under = QUAD * 1.5 + 80  # larger, centre 12 px from the top card's: it lies beneath
+    far = QUAD + 400
+    found = [_found(top), _found(far + 3)]
+    # scene order puts the card beneath first; it must not claim the top card's detection
+    assert match_detections(found, [under, top, far]) == [None, 0, 1]
+
+
+def test_a_detection_too_far_from_every_card_answers_for_none() -> None:
+    assert match_detections([_found(QUAD + 60)], [QUAD]) == [None]
+    assert match_detections([], [QUAD]) == [None]

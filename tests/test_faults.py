@@ -72,7 +72,8 @@ def test_killed_index_build_leaves_the_previous_set_and_no_partial_one(
     from training.index_build import build_artifacts
 
     out = tmp_path / "artifacts"
-    cfg = dataclasses.replace(RunConfig(), calibration=CalibrationConfig(photos=4, photo_size=(480, 360)))
+    cfg = dataclasses.replace(
+        RunConfig(), calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360)))
     previous = build_artifacts(tiny_gallery, out, cfg=cfg, progress=False)
     args = ["index", "--gallery", str(tiny_gallery), "--out", str(out), "--calibration-photos", "4"]
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine import segmenter as segmenter_module
 from engine.detect import detect_cards, detect_cards_using
-from engine.quad import order_corners
+from engine.quad import order_corners, quad_area
 from engine.segmenter import BACKGROUND, BOUNDARY, INTERIOR, MODEL_PATH, CardSegmenter, Segmentation, quads_from_classes
 from tests.scenes import CARD_SIZE, card_quad, corner_error, make_scene
 from training.segmenter_data import label_map
@@ -31,6 +31,10 @@ def test_two_touching_cards_give_two_quads() -> None:
     found = quads_from_classes(label_map([left, right], MAP_SIZE))
     assert len(found) == 2
     assert _match(found, left) < 0.01 and _match(found, right) < 0.01
+    # a closer look asks for the card at the centre of its window only
+    around = np.concatenate([right.min(axis=0), right.max(axis=0)])
+    (only,) = quads_from_classes(label_map([left, right], MAP_SIZE), around)
+    assert _match([only], right) < 0.01
 
 
 def test_overlapping_cards_give_the_top_card_exactly() -> None:
@@ -208,3 +212,20 @@ def test_card_the_segmenter_split_in_two_is_one_card_outlined_whole() -> None:
     cards = detect_cards_using(scene.image, _MapSegmenter(classes), classical=True)  # type: ignore[arg-type]
     assert len(cards) == 1
     assert corner_error(cards[0].quad, truth) < 0.02
+    # the halves (a pile's top card looks the same) stay on as readings for the gallery to weigh
+    halves = [quad for quad, _ in cards[0].readings if 0.35 < quad_area(quad) / quad_area(truth) < 0.65]
+    assert len(halves) >= 2
+
+
+@pytest.mark.parametrize("image_size", [(1600, 1200), (900, 1200)])
+def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int]) -> None:
+    # A portrait photo is segmented turned landscape: the box must be turned the same way.
+    left = card_quad((90, 96), CARD_H, 0)
+    right = card_quad((90 + CARD_W + 10, 96), CARD_H, 0)
+    segmentation = Segmentation(label_map([left, right], MAP_SIZE), image_size)
+    every = segmentation.quads()
+    assert len(every) == 2
+    for quad, _ in every:
+        around = np.concatenate([quad.min(axis=0), quad.max(axis=0)])
+        (only,) = segmentation.quads(around)
+        assert np.allclose(only[0], quad)

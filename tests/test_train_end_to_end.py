@@ -28,7 +28,7 @@ SMALL = RunConfig(
     model=ModelConfig(input_width=96, input_height=128, embedding_dim=128),
     train=TrainConfig(steps=200, batch_pairs=16, lr=1e-3, frozen_blocks=8, checkpoint_every=50,
                       hardness=0.8, workers=0),
-    calibration=CalibrationConfig(photos=30, photo_size=(640, 480)),
+    calibration=CalibrationConfig(photos=30, multi_card_photos=10, photo_size=(640, 480)),
 )
 PHOTOS = PhotoSimConfig(size=(800, 600), scale=(0.45, 0.85), hardness=0.8, max_perspective_deg=30)
 

@@ -50,6 +50,8 @@ class IndexConfig:
 @dataclass(frozen=True)
 class CalibrationConfig:
     photos: int = 300
+    multi_card_photos: int = 100
+    """Photos of 2-4 cards besides the single-card ones; their cards in view join the fit."""
     photo_size: tuple[int, int] = (1280, 960)
     hardness: float = 1.0
     seed: int = 1234

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 DEMO_CARDS = 100
 DEMO_PHOTOS = 6
-DEMO_CALIBRATION = CalibrationConfig(photos=150, photo_size=(1024, 768))
+DEMO_CALIBRATION = CalibrationConfig(photos=150, multi_card_photos=50, photo_size=(1024, 768))
 SEED = 2026
 
 

@@ -2,8 +2,8 @@
 
 A labelled folder holds photos and `truth.jsonl` (one line per photo:
 ``{"photo": FILE, "cards": [{"id", "name", "quad"}]}``, the format `cardsight synth photos`
-writes). Each true card is matched to the detected card whose centre lies nearest its own
-centre; a true card with none near is a detection miss.
+writes). True cards and detections are paired by centre distance (`match_detections`); a
+true card left without one is a detection miss.
 """
 
 from __future__ import annotations
@@ -181,12 +181,10 @@ def evaluate(
         for stage, ms in timings.items():
             result.timings.setdefault(stage, []).append(ms)
         result.photos += 1
-        used: set[int] = set()
-        for truth in query.cards:
-            j = nearest_candidate(found, truth.quad, used)
+        pairs = match_detections(found, [truth.quad for truth in query.cards])
+        used = {j for j in pairs if j is not None}
+        for truth, j in zip(query.cards, pairs):
             cand = found[j] if j is not None else None
-            if j is not None:
-                used.add(j)
             answer = recognizer.answer(cand) if cand is not None else None
             if answer is None:
                 cand = None  # the engine itself would report no card here
@@ -200,20 +198,31 @@ def evaluate(
     return result
 
 
-def nearest_candidate(found: list[Candidates], quad: np.ndarray, used: set[int]) -> int | None:
-    """The detection that answers for a true card: the unused one whose centre is nearest, if
-    within half the card's short diagonal (by centre rather than IoU, so a quad with a finger
-    pulled in still counts as finding the card; its crop is judged by the answer)."""
-    centre = quad.mean(axis=0)
-    limit = 0.5 * min(np.linalg.norm(quad[0] - quad[2]), np.linalg.norm(quad[1] - quad[3]))
-    best, best_d = None, limit
-    for j, c in enumerate(found):
-        if j in used:
-            continue
-        d = float(np.linalg.norm(np.asarray(c.quad).mean(axis=0) - centre))
-        if d < best_d:
-            best, best_d = j, d
-    return best
+def match_detections(found: Sequence[Candidates], quads: Sequence[np.ndarray]) -> list[int | None]:
+    """For each true card, the detection that answers for it, or None.
+
+    A detection counts for a true card when its centre lies within half the card's short
+    diagonal of the card's centre (by centre rather than IoU, so a quad with a finger pulled in
+    still counts as finding the card; its crop is judged by the answer). Pairs are taken
+    closest first over the whole photo, each detection once: a card half hidden under another
+    has its centre near the top card's, and taking true cards in scene order let it claim the
+    top card's detection and leave the top card unfound.
+    """
+    centres = [np.asarray(c.quad, float).mean(axis=0) for c in found]
+    candidates = []
+    for i, quad in enumerate(quads):
+        limit = 0.5 * min(np.linalg.norm(quad[0] - quad[2]), np.linalg.norm(quad[1] - quad[3]))
+        for j, centre in enumerate(centres):
+            d = float(np.linalg.norm(centre - quad.mean(axis=0)))
+            if d < limit:
+                candidates.append((d / limit, i, j))
+    out: list[int | None] = [None] * len(quads)
+    taken: set[int] = set()
+    for _, i, j in sorted(candidates):
+        if out[i] is None and j not in taken:
+            out[i] = j
+            taken.add(j)
+    return out
 
 
 def worst_misses(result: EvalResult, count: int = 8) -> list[CardOutcome]:

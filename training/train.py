@@ -57,15 +57,16 @@ def _train_mode(model: CardEmbedder) -> None:
 
 
 def _fingerprint(cfg: RunConfig, images: Sequence[Path]) -> str:
-    """What a checkpoint must match to be resumed: everything but the run's length and pacing.
+    """What a checkpoint must match to be resumed: the model and the recipe, not its pacing.
 
     Leaving `steps` out lets a run be extended (or cut short) by starting it again with
     another `--steps`; the learning-rate schedule follows the new total from where it is.
+    The index and calibration sections act after training, so they may change too.
     """
     pacing = {"steps", "checkpoint_every", "workers", "device"}
     train = {k: v for k, v in dataclasses.asdict(cfg.train).items() if k not in pacing}
     blob = json.dumps(
-        {"cfg": {**cfg.to_dict(), "train": train}, "images": [str(p) for p in images]},
+        {"cfg": {"model": dataclasses.asdict(cfg.model), "train": train}, "images": [str(p) for p in images]},
         sort_keys=True, default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="trained run folder (from `cardsight train`); default: ImageNet backbone")
     p.add_argument("--kind", choices=("flat", "hnsw", "ivf"), help="Faiss index kind")
     p.add_argument("--calibration-photos", type=int, metavar="N",
-                   help="simulated photos used to fit confidence")
+                   help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, kind=args.kind))
     if args.calibration_photos is not None:
         cfg = dataclasses.replace(
-            cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos)
+            cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos,
+                                                 multi_card_photos=args.calibration_photos // 3)
         )
     try:
         published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
