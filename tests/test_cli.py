@@ -235,6 +235,14 @@ def test_train_resumes_after_a_kill(demo_gallery: Path, tmp_path: Path, caplog: 
         assert main([*argv, "--steps", "13"]) == 0
     assert "at step 12 of 13" in caplog.text
     capsys.readouterr()
+    # ...and sections that act after training may change meanwhile...
+    later = tmp_path / "later.toml"
+    later.write_text(TINY_RUN + "\n[calibration]\nphotos = 7\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="training.train"):
+        assert main([*argv[:-1], str(later), "--steps", "14"]) == 0
+    assert "at step 13 of 14" in caplog.text
+    capsys.readouterr()
     # ...but another recipe in the same folder is refused rather than mixed.
     other = tmp_path / "other.toml"
     other.write_text(TINY_RUN.replace("[train]", "[train]\nlr = 0.01"), encoding="utf-8")
