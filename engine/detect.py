@@ -24,6 +24,7 @@ from engine.outlines import candidate_contours, edge_maps
 from engine.quad import (
     CARD_ASPECT,
     NEXT_CORNER,
+    box_holds,
     card_aspect_error,
     is_plausible_card,
     order_corners,
@@ -228,15 +229,10 @@ def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmenta
         around = np.concatenate([look.patch[:2] - margin, look.patch[2:] + margin]) - np.tile(look.origin, 2)
         closer = [replace(c, quad=order_corners(c.quad + look.origin, image_size))
                   for c in _learned_candidates(look.segmentation, (height, width), around)]
-        closer = [c for c in closer if _centred_in(c.quad, look.patch)]
+        closer = [c for c in closer if box_holds(look.patch, c.quad.mean(axis=0))]
         if closer:
-            candidates = [c for c in candidates if not _centred_in(c.quad, look.patch)] + closer
+            candidates = [c for c in candidates if not box_holds(look.patch, c.quad.mean(axis=0))] + closer
     return candidates
-
-
-def _centred_in(quad: np.ndarray, box: np.ndarray) -> bool:
-    centre = quad.mean(axis=0)
-    return bool((centre >= box[:2]).all() and (centre <= box[2:]).all())
 
 
 def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],

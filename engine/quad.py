@@ -111,6 +111,11 @@ def is_plausible_card(quad: np.ndarray, max_cos: float = 0.6, min_side_ratio: fl
     )
 
 
+def box_holds(box: np.ndarray, point: np.ndarray) -> bool:
+    """Whether `point` (x, y) lies in the axis-aligned `box` (x0, y0, x1, y1), edges included."""
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+
+
 def quad_area(quad: np.ndarray) -> float:
     return float(abs(cv2.contourArea(np.asarray(quad, dtype=np.float32))))
 

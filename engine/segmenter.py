@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from engine.embed import cpu_session
-from engine.quad import intersect_lines, order_corners, quad_area
+from engine.quad import box_holds, intersect_lines, order_corners, quad_area
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,7 @@ class Segmentation:
         A patch holds one card, or several that touch, with any splits the network drew
         inside it (a finger across the card, or its own frame lines on a small card).
         """
-        card = (self.classes != BACKGROUND).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(card, connectivity=8)
-        boxes = []
-        for x, y, w, h, area in stats[1:count]:
-            if area >= MIN_BLOB_PIXELS:
-                corners = self._to_image(np.float32([[x, y], [x + w, y + h]]))
-                boxes.append(np.concatenate([corners.min(axis=0), corners.max(axis=0)]))
-        return boxes
+        return self._component_boxes(self.classes != BACKGROUND, connectivity=8, grow=0)
 
     def interior_regions(self) -> list[np.ndarray]:
         """Bounding box (x0, y0, x1, y1, image pixels) of each card interior blob with its band.
@@ -115,9 +108,12 @@ class Segmentation:
         Where cards touch or overlap, one patch holds several of these: one per card the
         network separated, or per piece of a card it split.
         """
-        interior = (self.classes == INTERIOR).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(interior, connectivity=4)
-        grow = 2 * BAND_RADIUS
+        return self._component_boxes(self.classes == INTERIOR, connectivity=4, grow=2 * BAND_RADIUS)
+
+    def _component_boxes(self, mask: np.ndarray, *, connectivity: int, grow: int) -> list[np.ndarray]:
+        """Image-pixel bounding boxes of the mask's components of at least MIN_BLOB_PIXELS,
+        grown by `grow` class-map pixels on every side."""
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=connectivity)
         boxes = []
         for x, y, w, h, area in stats[1:count]:
             if area >= MIN_BLOB_PIXELS:
@@ -154,7 +150,7 @@ def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None) ->
         if stats[label, cv2.CC_STAT_AREA] < MIN_BLOB_PIXELS:
             continue
         x, y, w, h = stats[label, :4]
-        if around is not None and not (around[0] <= x + w / 2 <= around[2] and around[1] <= y + h / 2 <= around[3]):
+        if around is not None and not box_holds(around, (x + w / 2, y + h / 2)):
             continue
         x0, y0 = max(0, x - _BAND_REACH - 1), max(0, y - _BAND_REACH - 1)
         x1, y1 = x + w + _BAND_REACH + 1, y + h + _BAND_REACH + 1

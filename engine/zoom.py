@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.quad import box_holds
 from engine.segmenter import CardSegmenter, Segmentation
 
 ZOOM_BELOW = 0.4  # a card patch whose long side is under this share of the frame's gets a closer look
@@ -51,8 +52,8 @@ def closer_looks(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segm
         (patches if _long_side(box) < limit else crowded).append(box)
     centres = [np.asarray(quad).mean(axis=0) for quad in outlined]
     blobs = [blob for blob in segmentation.interior_regions()
-             if _long_side(blob) < limit and any(_holds(box, _centre(blob)) for box in crowded)
-             and not any(_holds(blob, centre) for centre in centres)]
+             if _long_side(blob) < limit and any(box_holds(box, _centre(blob)) for box in crowded)
+             and not any(box_holds(blob, centre) for centre in centres)]
     patches = sorted(patches, key=_area, reverse=True)[:MAX_LOOKS]
     patches += sorted(blobs, key=_area, reverse=True)[:min(MAX_CROWDED_LOOKS, MAX_LOOKS - len(patches))]
     model_w, model_h = segmenter.input_size
@@ -78,7 +79,3 @@ def _long_side(box: np.ndarray) -> float:
 
 def _centre(box: np.ndarray) -> np.ndarray:
     return (box[:2] + box[2:]) / 2
-
-
-def _holds(box: np.ndarray, point: np.ndarray) -> bool:
-    return bool((point >= box[:2]).all() and (point <= box[2:]).all())

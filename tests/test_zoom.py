@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.quad import order_corners
+from engine.quad import box_holds, order_corners
 from engine.segmenter import MODEL_PATH, CardSegmenter, Segmentation
 from engine import zoom
 from engine.zoom import closer_looks
@@ -71,11 +71,7 @@ def _touching_cards(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
 
 def _looked_at(looks: list, quads: list[np.ndarray]) -> list[int]:
     """Index of the card at the centre of each look's patch."""
-    return [next(i for i, q in enumerate(quads) if _holds(look.patch, q.mean(axis=0))) for look in looks]
-
-
-def _holds(box: np.ndarray, point: np.ndarray) -> bool:
-    return bool((box[:2] <= point).all() and (point <= box[2:]).all())
+    return [next(i for i, q in enumerate(quads) if box_holds(look.patch, q.mean(axis=0))) for look in looks]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
