@@ -13,6 +13,7 @@ same on a gallery padded to 30,000 entries with generated cards. Run from the re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,7 +32,8 @@ from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate,
 from training.gallery import read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
-from training.train import WEIGHTS
+from training.config import load_run_config
+from training.train import CONFIG, WEIGHTS
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -146,9 +148,11 @@ def run_padded(args: argparse.Namespace, items) -> dict:
         (combined / "cards.jsonl").write_text("\n".join(lines) + "\n")
     if args.model is None:
         raise SystemExit("--model is needed to build the padded set")
-    # One set per model: a set left by other weights would measure those weights instead.
-    weights = hashlib.sha256((args.model / WEIGHTS).read_bytes()).hexdigest()[:12]
-    out = args.work / f"artifacts-{args.pad_to}-{weights}"
+    # One set per model and index recipe: a set left by other weights or another re-ranking
+    # would measure those instead.
+    recipe = hashlib.sha256((args.model / WEIGHTS).read_bytes())
+    recipe.update(json.dumps(dataclasses.asdict(load_run_config(args.model / CONFIG).index)).encode())
+    out = args.work / f"artifacts-{args.pad_to}-{recipe.hexdigest()[:12]}"
     if not artifacts.exists(out):
         started = time.perf_counter()
         # calibrated on photos of the real scans: the generated padding is only there to be searched

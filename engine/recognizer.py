@@ -24,6 +24,7 @@ import numpy as np
 from engine import artifacts
 from engine.calibrate import Calibrator
 from engine.catalog import Catalog
+from engine.colour_layout import ColourLayouts
 from engine.decode import decode_image
 from engine.detect import DetectedCard, detect_cards
 from engine.embed import Embedder
@@ -82,10 +83,13 @@ class Recognizer:
         self.searcher = Searcher(artifact_set.file("index.faiss"))
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
         self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
-        if self.searcher.size != self.catalog.size:
+        self.layouts = ColourLayouts.of_set(artifact_set.path, artifact_set.manifest)
+        sizes = {"index": self.searcher.size, "catalog": self.catalog.size}
+        if self.layouts is not None:
+            sizes["layouts"] = self.layouts.size
+        if len(set(sizes.values())) > 1:
             raise artifacts.ArtifactError(
-                f"{artifact_set.path}: index has {self.searcher.size} entries, "
-                f"catalog {self.catalog.size}"
+                f"{artifact_set.path}: entries differ: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
             )
         self._warm_up()
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=settings.max_queue)
@@ -149,9 +153,13 @@ class Recognizer:
         found, timings = self._search([prepared])
         return found[0], {**prepared.timings, **timings}
 
-    def _search(self, prepared: list[_Prepared]) -> tuple[list[list[Candidates]], dict[str, float]]:
-        cards = [c for p in prepared for c in p.cards]
-        crops = [c.crop for c in cards] + [crop for c in cards for _, crop in c.readings]
+    def match_crops(self, crops: list[np.ndarray]) -> list[list[CardMatch]]:
+        """Gallery matches of upright crops of `embedder.input_size`, ranked as photos' cards are."""
+        scores, rows, _ = self._rank(crops)
+        return [self.catalog.matches(r[r >= 0].tolist(), s[r >= 0].tolist()) for s, r in zip(scores, rows)]
+
+    def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """Embed, search, re-rank by colour layout: (scores, rows) per crop, best first."""
         step = self.settings.max_batch
         t0 = time.perf_counter()
         vectors = (
@@ -160,8 +168,21 @@ class Recognizer:
         )
         t1 = time.perf_counter()
         k = min(self.settings.search_k, self.searcher.size)
-        scores, rows = self.searcher.search(vectors, k)
+        if self.layouts is None:
+            scores, rows = self.searcher.search(vectors, k)
+        else:
+            shortlist = min(max(k, self.layouts.settings.shortlist), self.searcher.size)
+            scores, rows = self.searcher.search(vectors, shortlist)
+            if crops:
+                reranked = [self.layouts.rerank(crop, s, r, k) for crop, s, r in zip(crops, scores, rows)]
+                scores, rows = np.stack([s for s, _ in reranked]), np.stack([r for _, r in reranked])
         t2 = time.perf_counter()
+        return scores, rows, {"embed": (t1 - t0) * 1e3, "search": (t2 - t1) * 1e3}
+
+    def _search(self, prepared: list[_Prepared]) -> tuple[list[list[Candidates]], dict[str, float]]:
+        cards = [c for p in prepared for c in p.cards]
+        crops = [c.crop for c in cards] + [crop for c in cards for _, crop in c.readings]
+        scores, rows, timings = self._rank(crops)
         out: list[list[Candidates]] = []
         i, other = 0, len(cards)
         for p in prepared:
@@ -178,7 +199,7 @@ class Recognizer:
                 per_photo.append(Candidates(quad, matches, card.whole_frame, crop))  # type: ignore[arg-type]
                 i += 1
             out.append(per_photo)
-        return out, {"embed": (t1 - t0) * 1e3, "search": (t2 - t1) * 1e3}
+        return out, timings
 
     def _process(self, batch: list[bytes]) -> list[Identification | RecognizerError]:
         started = time.perf_counter()
@@ -262,6 +283,7 @@ class Recognizer:
             "created_at": m.get("created_at"),
             "gallery_size": self.catalog.size,
             "index_kind": m.get("index_kind"),
+            "colour_layout": m.get("colour_layout"),
             "queue_depth": self._queue.qsize(),
         }
 

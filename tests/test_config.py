@@ -192,6 +192,8 @@ def test_shipped_default_toml_loads() -> None:
         ("[train]\nstpes = 3\n", "stpes"),
         ("[train]\nsteps = \"many\"\n", "steps"),
         ("[train\nsteps = 3\n", "not valid TOML"),
+        ("[index]\nlayout_weight = -1.0\n", "layout_weight"),
+        ("[index]\nshortlist = 0\n", "shortlist"),
     ],
 )
 def test_bad_run_config_is_a_config_error(tmp_path: Path, text: str, message: str) -> None:

@@ -171,9 +171,10 @@ def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
 def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
-                         "queue_depth"}
+                         "colour_layout", "queue_depth"}
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"
+    assert info["colour_layout"] == {"weight": 1.5, "shortlist": 40}
     assert info["index_version"] == recognizer.artifact_set.version
     assert isinstance(info["model_version"], str) and len(info["model_version"]) == 12
 

@@ -16,7 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.artifacts import ArtifactSet, SetWriter, sha256_file
+from engine import colour_layout
 from engine.catalog import write_catalog
+from engine.colour_layout import LAYOUT_SIZE, LayoutSettings, layout, signatures
 from engine.embed import Embedder
 from engine.recognizer import Recognizer
 from engine.search import build_index, save_index
@@ -33,20 +35,24 @@ log = logging.getLogger(__name__)
 
 def embed_gallery(
     embedder: Embedder, items: list[GalleryItem], *, batch: int = 32, progress: bool = True
-) -> np.ndarray:
-    """Rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, colour-layout signatures), each image read once.
+
+    Vector rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search);
+    signatures: one per item, upright.
+    """
     size = embedder.input_size
-    out = np.zeros((2 * len(items), embedder.dim), np.float32)
+    vectors = np.zeros((2 * len(items), embedder.dim), np.float32)
+    stored = np.zeros((len(items), LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3), np.int8)
     bar = tqdm(total=len(items), desc="embed gallery", unit="card", disable=not progress)
     for start in range(0, len(items), batch):
-        crops = []
-        for item in items[start : start + batch]:
-            image = load_card_image(item.image_path, size)
-            crops += [image, np.ascontiguousarray(image[::-1, ::-1])]
-        out[2 * start : 2 * start + len(crops)] = embedder.embed(crops)
-        bar.update(len(crops) // 2)
+        images = [load_card_image(item.image_path, size) for item in items[start : start + batch]]
+        crops = [c for image in images for c in (image, np.ascontiguousarray(image[::-1, ::-1]))]
+        vectors[2 * start : 2 * start + len(crops)] = embedder.embed(crops)
+        stored[start : start + len(images)] = signatures(np.stack([layout(image) for image in images]))
+        bar.update(len(images))
     bar.close()
-    return out
+    return vectors, stored
 
 
 def build_artifacts(
@@ -71,12 +77,17 @@ def build_artifacts(
     with SetWriter(out_root) as writer:
         export_onnx(model, writer.path("model.onnx"))
         embedder = Embedder(writer.path("model.onnx"))
-        vectors = embed_gallery(embedder, items, batch=cfg.index.batch, progress=progress)
+        vectors, layout_signatures = embed_gallery(embedder, items, batch=cfg.index.batch, progress=progress)
         save_index(build_index(vectors, cfg.index.kind), writer.path("index.faiss"))
+        reranking: dict = {}
+        if cfg.index.layout_weight > 0:
+            np.save(writer.path(colour_layout.FILE), layout_signatures)
+            reranking = LayoutSettings(cfg.index.layout_weight, cfg.index.shortlist).to_manifest()
         write_catalog(writer.path("catalog.sqlite"), [it.entry for it in items])
         calibration.PROVISIONAL.save(writer.path("calibration.json"))
         cfg.save(writer.path("config.toml"))
-        building = ArtifactSet(path=writer.tmp, manifest={"version": "building"})
+        # Calibrated as served: with the same re-ranking the manifest will name.
+        building = ArtifactSet(path=writer.tmp, manifest={"version": "building", **reranking})
         recognizer = Recognizer(building, EngineSettings())
         try:
             cal = calibration.calibrate_set(writer.tmp, calibrate_on or items, cfg.calibration, recognizer,
@@ -89,6 +100,7 @@ def build_artifacts(
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
             "index_kind": cfg.index.kind,
+            **reranking,
             "gallery": str(Path(gallery).resolve()),
             "gallery_size": len(items),
             "gallery_digest": hashlib.sha256(

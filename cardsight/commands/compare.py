@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cardsight.config import load_section
+    from engine.colour_layout import fuse, layout, signatures, similarity as layout_similarity
     from engine.errors import ImageError
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings
@@ -34,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
         a, b = crops
         vectors = recognizer.embed_crops([a, b, np.ascontiguousarray(b[::-1, ::-1])])
         similarity = float(max(vectors[0] @ vectors[1], vectors[0] @ vectors[2]))
+        if recognizer.layouts is not None:  # on the scale the set's threshold was fitted on
+            similarity = float(fuse(similarity, layout_similarity(layout(a), signatures(layout(b)[None]))[0],
+                                    recognizer.layouts.settings.weight))
         threshold = same_card_threshold(recognizer)
         verdict = "same card" if similarity >= threshold else "different cards"
         print(f"similarity {similarity:.3f} (distance {1 - similarity:.3f}): {verdict} "
