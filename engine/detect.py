@@ -47,6 +47,10 @@ _SUPPORT_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
 LEARNED_ASPECT_TOLERANCE = 0.3  # relative; segmenter quads are coarser than contour quads
+PHONE_FOCALS = (0.7, 1.0)
+"""Focal lengths (× the image's long side) of phone main cameras (~26–35 mm equivalent): a
+segmenter quad of a steeply tilted card is a card if it rectifies to one under some such lens,
+even where a pixel of corner error throws the focal length estimated from the quad itself."""
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
 ENCLOSED = 0.9  # share of a segmented quad inside a classical one for the classical one to enclose it
@@ -249,7 +253,8 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
         # The network already judged the blob a card; its quad is a pixel or two off at the
         # 160 px scale, which the focal-length estimate inside the perspective-corrected
         # aspect amplifies, so the plain side ratio may vouch for it too, with more slack.
-        aspect_error = min(card_aspect_error(quad, image_size), card_aspect_error(quad))
+        aspect_error = min(card_aspect_error(quad, image_size), card_aspect_error(quad),
+                           *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))
         if aspect_error > LEARNED_ASPECT_TOLERANCE:
             continue
         score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * aspect_error / LEARNED_ASPECT_TOLERANCE)

@@ -42,14 +42,16 @@ def side_lengths(quad: np.ndarray) -> tuple[float, float]:
     return float(sides[0] + sides[2]) / 2.0, float(sides[1] + sides[3]) / 2.0
 
 
-def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None) -> float:
+def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None,
+                     focal: float | None = None) -> float:
     """Width over height of the real rectangle behind an ordered quad.
 
     With `image_size` (W, H) the perspective is undone by estimating the focal length
     from the quad itself, principal point at the image centre (Zhang and He, "Whiteboard
     scanning and image enhancement", 2007): a card seen at a low angle looks square but
     rectifies to 0.72. Near-affine views, where the focal length is unobservable, fall
-    back to the ratio of mean side lengths.
+    back to the ratio of mean side lengths. `focal` (pixels) assumes that lens instead of
+    estimating it: the estimate is sensitive to a pixel of corner error in a small quad.
     """
     width, height = side_lengths(quad)
     fallback = width / max(height, 1e-6)
@@ -66,13 +68,16 @@ def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None
     n3 = (cross14 @ m2) / denom3 * m3 - m1
     if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
         return fallback  # a pair of sides is parallel: no vanishing point, no focal length
-    f2 = -(
-        n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0
-        + n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0
-    ) / (n2[2] * n3[2])
-    long_side = float(max(image_size))
-    if not 0.25 * long_side**2 <= f2 <= 25.0 * long_side**2:
-        return fallback  # implausible lens: the quad is near-affine or not a rectangle
+    if focal is not None:
+        f2 = focal**2
+    else:
+        f2 = -(
+            n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0
+            + n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0
+        ) / (n2[2] * n3[2])
+        long_side = float(max(image_size))
+        if not 0.25 * long_side**2 <= f2 <= 25.0 * long_side**2:
+            return fallback  # implausible lens: the quad is near-affine or not a rectangle
     k_inv = np.linalg.inv(np.array([[np.sqrt(f2), 0.0, u0], [0.0, np.sqrt(f2), v0], [0.0, 0.0, 1.0]]))
     ray2, ray3 = k_inv @ n2, k_inv @ n3
     return float(np.sqrt((ray2 @ ray2) / (ray3 @ ray3)))
@@ -84,9 +89,10 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
-def card_aspect_error(quad: np.ndarray, image_size: tuple[int, int] | None = None) -> float:
+def card_aspect_error(quad: np.ndarray, image_size: tuple[int, int] | None = None,
+                      focal: float | None = None) -> float:
     """Relative distance of the quad's rectified short/long ratio from a card's 63:88."""
-    ratio = rectified_aspect(quad, image_size)
+    ratio = rectified_aspect(quad, image_size, focal)
     ratio = min(ratio, 1.0 / max(ratio, 1e-6))
     return abs(ratio - CARD_ASPECT) / CARD_ASPECT
 

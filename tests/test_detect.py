@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.borders import settle_sides
-from engine.detect import DetectedCard, detect_cards
-from engine.quad import CARD_ASPECT, order_corners, rectified_aspect
+from engine.detect import LEARNED_ASPECT_TOLERANCE, PHONE_FOCALS, DetectedCard, detect_cards
+from engine.quad import CARD_ASPECT, card_aspect_error, order_corners, rectified_aspect
 from tests.scenes import (
     card_quad,
     corner_error,
@@ -127,6 +127,19 @@ def test_order_corners_starts_top_left_clockwise() -> None:
     landscape = np.float32([[100, 100], [188, 100], [188, 163], [100, 163]])
     ordered = order_corners(landscape)
     assert rectified_aspect(ordered) == pytest.approx(CARD_ASPECT, rel=1e-3)
+
+
+def test_steeply_tilted_card_is_a_card_under_a_phone_lens() -> None:
+    """The segmenter's quad of a card tilted ~40° in a 640×480 frame, a few pixels off: the focal
+    length estimated from it is implausible and the plain side ratio is far from a card's, but
+    under a phone's lens it rectifies to one. A square seen head-on stays no card under any."""
+    size = (640, 480)
+    tilted = np.float32([[540, 43], [621, 143], [343, 202], [311, 92]])
+    assert card_aspect_error(tilted, size) > LEARNED_ASPECT_TOLERANCE
+    assert card_aspect_error(tilted) > LEARNED_ASPECT_TOLERANCE
+    assert min(card_aspect_error(tilted, size, k * 640) for k in PHONE_FOCALS) < 0.1
+    square = np.float32([[200, 100], [400, 100], [400, 300], [200, 300]])
+    assert min(card_aspect_error(square, size, k * 640) for k in PHONE_FOCALS) > LEARNED_ASPECT_TOLERANCE
 
 
 def _lab(image: np.ndarray) -> np.ndarray:
