@@ -252,7 +252,8 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
             continue
         # The network already judged the blob a card; its quad is a pixel or two off at the
         # 160 px scale, which the focal-length estimate inside the perspective-corrected
-        # aspect amplifies, so the plain side ratio may vouch for it too, with more slack.
+        # aspect amplifies, so the plain side ratio or a phone lens may vouch for it too, with
+        # more slack.
         aspect_error = min(card_aspect_error(quad, image_size), card_aspect_error(quad),
                            *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))
         if aspect_error > LEARNED_ASPECT_TOLERANCE:

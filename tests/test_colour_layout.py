@@ -99,6 +99,21 @@ def test_built_set_reranks_and_a_set_without_layouts_ranks_by_embedding(
         plain.close()
 
 
+def test_weight_zero_builds_a_set_without_layouts(tmp_path: Path, demo_gallery: Path) -> None:
+    from training.config import CalibrationConfig, IndexConfig, RunConfig
+    from training.index_build import build_artifacts
+
+    cfg = RunConfig(index=IndexConfig(layout_weight=0.0),
+                    calibration=CalibrationConfig(photos=10, multi_card_photos=0, photo_size=(640, 480)))
+    built = build_artifacts(demo_gallery, tmp_path, cfg=cfg, progress=False)
+    assert "colour_layout" not in built.manifest and not built.file(colour_layout.FILE).exists()
+    plain = Recognizer.load(tmp_path)
+    try:
+        assert plain.layouts is None and plain.info()["colour_layout"] is None
+    finally:
+        plain.close()
+
+
 def test_layouts_that_disagree_with_the_index_are_refused(tmp_path: Path, artifacts_dir: Path) -> None:
     broken = copy_set(artifacts_dir, tmp_path / "broken")
     np.save(broken / colour_layout.FILE, np.load(broken / colour_layout.FILE)[:-1])

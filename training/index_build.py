@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from engine.artifacts import ArtifactSet, SetWriter, sha256_file
 from engine import colour_layout
+from engine.artifacts import ArtifactSet, SetWriter, sha256_file
 from engine.catalog import write_catalog
 from engine.colour_layout import LAYOUT_SIZE, LayoutSettings, layout, signatures
 from engine.embed import Embedder
