@@ -18,6 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.errors import ArtifactError
+
 LAYOUT_SIZE = (24, 33)
 """(W, H) of a layout: about the card's 63:88 aspect."""
 
@@ -78,7 +80,14 @@ class LayoutSettings:
 
 class ColourLayouts:
     def __init__(self, path: Path, settings: LayoutSettings) -> None:
-        self._signatures = np.load(path, mmap_mode="r")  # 240 MB for 100K cards: rows read on demand
+        try:
+            self._signatures = np.load(path, mmap_mode="r")  # 240 MB for 100K cards: rows read on demand
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"{path}: unreadable layouts ({exc}); rebuild with `cardsight index`") from exc
+        width = LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3
+        if self._signatures.dtype != np.int8 or self._signatures.shape[1:] != (width,):
+            raise ArtifactError(f"{path}: layouts are {self._signatures.dtype} {self._signatures.shape}, this "
+                                f"cardsight reads int8 (N, {width}); rebuild with `cardsight index`")
         self.settings = settings
 
     @classmethod

@@ -114,10 +114,15 @@ def test_weight_zero_builds_a_set_without_layouts(tmp_path: Path, demo_gallery: 
         plain.close()
 
 
-def test_layouts_that_disagree_with_the_index_are_refused(tmp_path: Path, artifacts_dir: Path) -> None:
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda stored: stored[:-1], "entries differ"),
+    (lambda stored: stored.astype(np.float32), "rebuild with `cardsight index`"),
+    (lambda stored: stored[:, :100], "rebuild with `cardsight index`"),
+])
+def test_layouts_that_do_not_fit_the_set_are_refused(tmp_path: Path, artifacts_dir: Path, damage, message: str) -> None:
     broken = copy_set(artifacts_dir, tmp_path / "broken")
-    np.save(broken / colour_layout.FILE, np.load(broken / colour_layout.FILE)[:-1])
+    np.save(broken / colour_layout.FILE, damage(np.load(broken / colour_layout.FILE)))
     checksum = artifacts.sha256_file(broken / colour_layout.FILE)
     rewrite_manifest(broken, lambda m: m["files"].__setitem__(colour_layout.FILE, checksum))
-    with pytest.raises(ArtifactError, match="entries differ"):
+    with pytest.raises(ArtifactError, match=message):
         Recognizer.load(broken)
