@@ -156,7 +156,12 @@ class Recognizer:
     def match_crops(self, crops: list[np.ndarray]) -> list[list[CardMatch]]:
         """Gallery matches of upright crops of `embedder.input_size`, ranked as photos' cards are."""
         scores, rows, _ = self._rank(crops)
-        return [self.catalog.matches(r[r >= 0].tolist(), s[r >= 0].tolist()) for s, r in zip(scores, rows)]
+        return [self._matches(s, r) for s, r in zip(scores, rows)]
+
+    def _matches(self, scores: np.ndarray, rows: np.ndarray) -> list[CardMatch]:
+        """Catalog rows of one crop's ranking, the padding (row −1) left out."""
+        valid = rows >= 0
+        return self.catalog.matches(rows[valid].tolist(), scores[valid].tolist())
 
     def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Embed, search, re-rank by colour layout: (scores, rows) per crop, best first."""
@@ -193,8 +198,7 @@ class Recognizer:
                     if scores[other, 0] > scores[row, 0]:
                         row, (card_quad, crop) = other, reading
                     other += 1
-                valid = rows[row] >= 0
-                matches = self.catalog.matches(rows[row][valid].tolist(), scores[row][valid].tolist())
+                matches = self._matches(scores[row], rows[row])
                 quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)
                 per_photo.append(Candidates(quad, matches, card.whole_frame, crop))  # type: ignore[arg-type]
                 i += 1
