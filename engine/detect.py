@@ -3,8 +3,9 @@
 Runs on the CPU machines admins have. On a <= 640 px copy a tiny learned segmenter
 (engine/segmenter.py) says which cards there are, one quad each even where a finger or
 glare breaks the outline or cards touch, taking a closer look at small ones
-(engine/zoom.py), and classical OpenCV outlines (engine/outlines.py) give the exact
-shape of those they agree with and fill its gaps; each side is then settled on the
+(engine/zoom.py) and completing those the photo's edge cuts (engine/frame_cut.py), and
+classical OpenCV outlines (engine/outlines.py) give the exact shape of those they agree
+with and fill its gaps; each side is then settled on the
 card's own edge (not its inner frame or sleeve) on that copy, refined to sub-pixel on
 the full-resolution image, and warped. An outline that looks landscape on screen is
 also cut a quarter turn round, for the recognizer to keep the reading it knows. Without
@@ -20,6 +21,7 @@ import numpy as np
 
 from engine.borders import settle_sides
 from engine.corners import refine_quad
+from engine.frame_cut import complete_cut_card
 from engine.outlines import candidate_contours, edge_maps
 from engine.quad import (
     CARD_ASPECT,
@@ -51,6 +53,7 @@ PHONE_FOCALS = (0.7, 1.0)
 """Focal lengths (× the image's long side) of phone main cameras (~26–35 mm equivalent): a
 segmenter quad of a steeply tilted card is a card if it rectifies to one under some such lens,
 even where a pixel of corner error throws the focal length estimated from the quad itself."""
+CUT_TOLERANCE = 1.5  # class-map pixels from the frame edge within which a segmented corner is on it
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
 ENCLOSED = 0.9  # share of a segmented quad inside a classical one for the classical one to enclose it
@@ -64,7 +67,8 @@ CLASSICAL_WITH_LEARNED = True
 
 @dataclass(frozen=True)
 class DetectedCard:
-    """One card outline: corners in DecodedImage.rgb pixels, crop, and how sure we are."""
+    """One card outline: corners in DecodedImage.rgb pixels (beyond the photo's edge where it
+    cuts the card), crop, and how sure we are."""
 
     quad: np.ndarray
     crop: np.ndarray
@@ -81,7 +85,9 @@ class _Candidate:
     quad: np.ndarray  # ordered, in work-image pixels
     score: float
     area: float
-    pieces: tuple[np.ndarray, ...] = ()  # segmented quads this enclosing outline stands in for
+    alternatives: tuple[np.ndarray, ...] = ()
+    """Other outlines of this card for the gallery to judge: the segmented pieces of a split
+    card this enclosing outline stands in for, or the other completion of a card the frame cuts."""
 
 
 def detect_cards(
@@ -137,7 +143,7 @@ def detect_cards_using(
     for candidate in kept:
         first, *others = [
             reading
-            for outline in (candidate.quad, *candidate.pieces)
+            for outline in (candidate.quad, *candidate.alternatives)
             for reading in _readings(rgb, lab, outline, factor, search_px, crop_size)
         ]
         cards.append(DetectedCard(quad=first[0], crop=first[1], score=candidate.score, whole_frame=False,
@@ -197,7 +203,7 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
 
     A fanned pile looks the same to both: the top card is a segmented piece inside the
     pile's outline. So the pieces ride along with their enclosing outline as other
-    readings, and the gallery decides (see `DetectedCard.readings`).
+    alternatives, and the gallery decides (see `DetectedCard.readings`).
     """
     kept: list[_Candidate] = []
     pieces: dict[int, list[np.ndarray]] = {}  # id of an enclosing outline -> its pieces
@@ -212,7 +218,7 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
                 pieces.setdefault(id(closest), []).append(card.quad)
         if all(closest is not k for k in kept):  # the pieces of a split card share one outline
             kept.append(closest)
-    kept = [replace(k, pieces=tuple(pieces.get(id(k), ()))) for k in kept]
+    kept = [replace(k, alternatives=k.alternatives + tuple(pieces.get(id(k), ()))) for k in kept]
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
@@ -242,11 +248,17 @@ def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmenta
 def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
                         around: np.ndarray | None = None) -> list[_Candidate]:
     """Segmenter quads that have card shape, scored by how fully their blob fills them
-    (of blobs centred `around` a box, when given: see Segmentation.quads)."""
+    (of blobs centred `around` a box, when given: see Segmentation.quads); a card the
+    frame cuts is completed to its whole outline (engine/frame_cut.py).
+    """
     frame_area = float(shape[0] * shape[1])
     image_size = (shape[1], shape[0])
     candidates = []
-    for quad, fill in segmentation.quads(around):
+    for seen, fill, cut in segmentation.quads(around):
+        completions = complete_cut_card(seen, image_size, CUT_TOLERANCE * segmentation.pixel_size) if cut else [seen]
+        if not completions:
+            continue  # one side is the frame's: no card's outline, and too little shows to complete
+        quad, *alternatives = completions
         area = quad_area(quad)
         if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
             continue
@@ -260,7 +272,7 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
             continue
         score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * aspect_error / LEARNED_ASPECT_TOLERANCE)
         if score >= MIN_SCORE:
-            candidates.append(_Candidate(quad=quad, score=float(score), area=area))
+            candidates.append(_Candidate(quad=quad, score=float(score), area=area, alternatives=tuple(alternatives)))
     return candidates
 
 

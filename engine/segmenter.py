@@ -6,7 +6,8 @@ breaks, and they cannot tell two touching cards from one blob. A tiny CNN (train
 as background, card interior or card boundary band. The band runs along every card's
 visible outline, so interior minus band falls apart into one blob per card; each blob's
 quad has sides that are lines fitted to its outline (sub-pixel, and robust to a notch
-where a finger covers the edge), moved out to the middle of the band around it.
+where a finger covers the edge), moved out to the middle of the band around it. A blob the
+photo's edge cuts is outlined by its sides in view only, for the detector to complete.
 
 The network is optional: without its ONNX file the detector runs classical passes only.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -32,6 +34,7 @@ MIN_FILL = 0.75  # blob area over quad area (and its inverse): below it the blob
 MIN_BLOB_PIXELS = 40  # a card whose interior blob is smaller is too small to read
 _BAND_REACH = 3 * BAND_RADIUS + 1  # how far out from a blob its band is looked for
 _SIDE_SPAN = (0.15, 0.85)  # part of each side whose outline points the line fit uses
+_MAX_CORNER_COS = 0.6  # |cos| of a card corner's angle seen under a hand-held photo's perspective
 
 
 class CardSegmenter:
@@ -56,22 +59,28 @@ class CardSegmenter:
         landscape = rgb.transpose(1, 0, 2) if portrait else rgb
         small = cv2.resize(landscape, self.input_size, interpolation=cv2.INTER_AREA)
         (logits,) = self._session.run(None, {self._input: np.ascontiguousarray(small)[None]})
-        return Segmentation(logits[0].argmax(axis=0).astype(np.uint8), (rgb.shape[1], rgb.shape[0]))
+        return Segmentation(logits[0].argmax(axis=0).astype(np.uint8), (rgb.shape[1], rgb.shape[0]),
+                            whole_photo=box is None)
 
 
 class Segmentation:
     """A landscape class map and the mapping between its pixels and the segmented image's.
 
     A portrait image is segmented transposed, so class-map x is image y and vice versa.
+    `whole_photo`: the map covers the photo, not a window of it, so its edges are where the
+    camera's view ends and a blob they cut is a card running off the frame.
     """
 
-    def __init__(self, classes: np.ndarray, image_size: tuple[int, int]) -> None:
+    def __init__(self, classes: np.ndarray, image_size: tuple[int, int], *, whole_photo: bool = True) -> None:
         self.classes = classes
         self.image_size = image_size
+        self.whole_photo = whole_photo
         width, height = image_size
         self._portrait = height > width
         long_side, short_side = max(width, height), min(width, height)
         self._scale = np.float32([long_side / classes.shape[1], short_side / classes.shape[0]])
+        self.pixel_size = float(self._scale.max())
+        """Image pixels a class-map pixel spans: how far off the segmenter's quads may be."""
 
     def _to_image(self, points: np.ndarray) -> np.ndarray:
         scaled = points * self._scale
@@ -81,8 +90,8 @@ class Segmentation:
         landscape = points[:, ::-1] if self._portrait else points
         return landscape / self._scale
 
-    def quads(self, around: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
-        """(ordered quad in image pixels, blob fill) per card; fill is blob area over quad area.
+    def quads(self, around: np.ndarray | None = None) -> list["BlobQuad"]:
+        """Quad (ordered, image pixels) and fill of each card blob; see BlobQuad.
 
         `around` (x0, y0, x1, y1, image pixels): only blobs centred in it, sparing the outline
         fits of the neighbours a closer look's window also shows.
@@ -91,8 +100,8 @@ class Segmentation:
         if around is not None:
             corners = self._to_classes(np.float32([around[:2], around[2:]]))
             box = np.concatenate([corners.min(axis=0), corners.max(axis=0)])
-        return [(order_corners(self._to_image(quad), self.image_size), fill)
-                for quad, fill in quads_from_classes(self.classes, box)]
+        return [found._replace(quad=order_corners(self._to_image(found.quad), self.image_size))
+                for found in quads_from_classes(self.classes, box, frame_cuts=self.whole_photo)]
 
     def card_regions(self) -> list[np.ndarray]:
         """Bounding box (x0, y0, x1, y1, image pixels) of each connected patch labelled card.
@@ -130,10 +139,23 @@ class Segmentation:
         return float(np.count_nonzero(self.classes[inside] != BACKGROUND)) / total if total else 0.0
 
 
-def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
-    """One (quad in class-map pixels, fill) per interior blob; blobs that are not quads are dropped.
+class BlobQuad(NamedTuple):
+    """A card blob's quad, how fully the blob fills it (blob area over the quad's area in
+    view), and whether the frame cuts the card: then one side is where the card leaves the
+    photo, for engine/frame_cut.py to complete."""
+
+    quad: np.ndarray
+    fill: float
+    cut: bool
+
+
+def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None, *,
+                       frame_cuts: bool = False) -> list[BlobQuad]:
+    """One quad (class-map pixels) per interior blob; blobs that are not quads are dropped.
 
     `around` (x0, y0, x1, y1): only blobs whose bounding box is centred in it.
+    `frame_cuts`: the map's edges are the photo's, so a blob they cut is outlined by its
+    sides in view alone (see `_cut_outline`), and its fill is measured inside the map.
 
     The card edge runs down the middle of the boundary band, so each side is placed midway
     between the blob's own outline and the outline of the blob plus the band around it.
@@ -158,20 +180,23 @@ def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None) ->
         near = nearest[y0:y1, x0:x1]
         own_label = near[inner.astype(bool)][0]  # the distance transform's id for this blob
         outer = inner | (band[y0:y1, x0:x1] & (near == own_label))
-        inner_quad, outer_quad = _outline_quad(inner), _outline_quad(outer)
+        frame = None
+        if frame_cuts and (x == 0 or y == 0 or x + w == classes.shape[1] or y + h == classes.shape[0]):
+            frame = np.float32([-x0, -y0, classes.shape[1] - 1 - x0, classes.shape[0] - 1 - y0])
+        inner_quad, outer_quad, cut = _outline_quads(inner, outer, frame)
         if inner_quad is None or outer_quad is None:
             continue
+        fill = float(np.count_nonzero(inner)) / max(_area_in_view(inner_quad, frame, cut), 1.0)
         # To pixel-edge coordinates (what warps and scaling assume): contour points are the
         # indices of the outermost pixels, whose centres sit at +0.5 and outer edges beyond.
         inner_quad, outer_quad = order_corners(inner_quad), order_corners(outer_quad)
         turns = _turns_between(inner_quad, outer_quad)
-        if turns % 2:
+        if turns % 2 and not cut:  # (a cut card's sides in view say nothing of which are short)
             continue  # the blob and its band disagree on which sides are short: no card's shape
         middle = (inner_quad + np.roll(outer_quad, -turns, axis=0)) / 2
         quad = middle + np.float32([x0 + 0.5, y0 + 0.5]) + _outward(middle, 0.5)
-        fill = float(np.count_nonzero(inner)) / max(quad_area(inner_quad), 1.0)
         if MIN_FILL <= fill <= 1.0 / MIN_FILL:
-            found.append((quad, fill))
+            found.append(BlobQuad(quad, fill, cut))
     return found
 
 
@@ -185,10 +210,140 @@ def _turns_between(reference: np.ndarray, quad: np.ndarray) -> int:
     return min(range(4), key=lambda k: float(np.abs(np.roll(quad, -k, axis=0) - reference).sum()))
 
 
-def _outline_quad(mask: np.ndarray) -> np.ndarray | None:
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    quad = fit_quad(max(contours, key=cv2.contourArea))
-    return quad if quad is not None and quad_area(quad) > 0 else None
+def _outline_quads(inner: np.ndarray, outer: np.ndarray,
+                   frame: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
+    """Card quads of a blob and of the blob with its band, and whether one side of each is
+    where the frame cuts the card; `frame` (x0, y0, x1, y1, mask pixels): where the photo
+    ends, when the blob reaches it. Both are fitted alike, so that their corners pair up."""
+    contours = [max(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
+                for mask in (inner, outer)]
+    fits = [_cut_outline(contour, frame) for contour in contours] if frame is not None else [None, None]
+    if any(fit is None for fit in fits):
+        fits = [(fit_quad(contour), False) for contour in contours]
+    (inner_quad, inner_cut), (outer_quad, outer_cut) = fits
+    inner_quad, outer_quad = (quad if quad is not None and quad_area(quad) > 0 else None
+                              for quad in (inner_quad, outer_quad))
+    return inner_quad, outer_quad, inner_cut and outer_cut
+
+
+def _area_in_view(quad: np.ndarray, frame: np.ndarray | None, cut: bool) -> float:
+    """Area of the card's part inside `frame` (x0, y0, x1, y1), or of the quad without one.
+
+    A cut quad (corners in view, then where its sides leave the frame: `_cut_outline`)
+    leaves out what lies beyond its cut where that runs across a frame corner, so there
+    the frame is clipped by the three card sides in view instead.
+    """
+    if frame is None:
+        return quad_area(quad)
+    x0, y0, x1, y1 = frame
+    view = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    if not cut:
+        area, _ = cv2.intersectConvexConvex(np.asarray(quad, np.float32), view)
+        return float(area)
+    corner0, corner1, exit1, exit0 = quad
+    inside = quad.mean(axis=0)
+    for start, end in ((exit0, corner0), (corner0, corner1), (corner1, exit1)):
+        view = _clip(view, start, end, inside)
+    return quad_area(view) if len(view) >= 3 else 0.0
+
+
+def _clip(polygon: np.ndarray, start: np.ndarray, end: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The convex polygon's part on `inside`'s side of the line through start and end."""
+    normal = np.float32([start[1] - end[1], end[0] - start[0]])
+    if (inside - start) @ normal < 0:
+        normal = -normal
+    depth = (polygon - start) @ normal
+    kept = []
+    for i in range(len(polygon)):
+        j = (i + 1) % len(polygon)
+        if depth[i] >= 0:
+            kept.append(polygon[i])
+        if (depth[i] >= 0) != (depth[j] >= 0):
+            kept.append(polygon[i] + (polygon[j] - polygon[i]) * depth[i] / (depth[i] - depth[j]))
+    return np.float32(kept).reshape(-1, 2)
+
+
+def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Quad of a card outline the photo's edge cuts, from the sides in view, and whether one
+    of its sides is the frame's cut (three card sides in view); None if it is not one card
+    cut once.
+
+    The part in view is the card's quad clipped by the frame: a convex polygon whose sides
+    are the card's sides in view and a stretch or two of the frame's edge (two where it
+    runs across a frame corner). The hull polygon `fit_quad` starts from takes a frame
+    stretch for a card side, and across a frame corner makes five sides of four, so here
+    the hull is simplified to four or five sides, those along the frame are set aside, and
+    lines are fitted to the outline on the others. With four card sides in view the corner
+    off the frame is where the outer two meet; with three, the quad closes where those two
+    leave the frame (a side along the frame edge, for engine/frame_cut.py to complete).
+    """
+    hull = cv2.convexHull(contour)
+    # The network often leaves the last pixels before the photo's edge background or band.
+    near = 2 * BAND_RADIUS + 1
+    x0, y0, x1, y1 = frame
+    points = contour.reshape(-1, 2).astype(np.float32)
+    points = points[(points[:, 0] > x0 + near) & (points[:, 0] < x1 - near)
+                    & (points[:, 1] > y0 + near) & (points[:, 1] < y1 - near)]
+    for sides in (4, 5):
+        polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
+        if len(polygon) != sides:
+            continue
+        along = [_along_frame(polygon[i], polygon[(i + 1) % sides], frame, near) for i in range(sides)]
+        card_sides = sides - sum(along)
+        first = next((i for i in range(sides) if along[i - 1] and not along[i]), None)
+        if first is None or card_sides not in (3, 4) or not all(along[(first + card_sides + k) % sides]
+                                                                 for k in range(sides - card_sides)):
+            continue  # the frame stretches must be one run, between the card sides
+        chain = np.roll(polygon, -first, axis=0)[:card_sides + 1]
+        if sides == 4 or _hull_error(hull, polygon) <= near:
+            break
+    else:
+        return None
+    lines = [_side_line(points, chain[i], chain[i + 1]) for i in range(card_sides)]
+    if any(abs(float(lines[i][1] @ lines[i + 1][1])) > _MAX_CORNER_COS for i in range(card_sides - 1)):
+        return None  # two stretches of one side: too little of the card is in view
+    corners = [intersect_lines(lines[i], lines[i + 1]) for i in range(card_sides - 1)]
+    if any(c is None for c in corners):
+        return None
+    if card_sides == 4:
+        ends = [intersect_lines(lines[3], lines[0])]
+    else:
+        ends = [_exit(corners[1], lines[2], chain[3], frame), _exit(corners[0], lines[0], chain[0], frame)]
+    if any(c is None for c in ends):
+        return None
+    if np.abs(np.float32(corners) - chain[1:-1]).max() > 0.25 * np.sqrt(max(cv2.contourArea(hull), 1.0)):
+        return None  # a wild line fit
+    return np.float32(corners + ends), card_sides == 3
+
+
+def _along_frame(a: np.ndarray, b: np.ndarray, frame: np.ndarray, near: float) -> bool:
+    """Whether the segment a-b runs along one edge of the frame (x0, y0, x1, y1), within `near`."""
+    x0, y0, x1, y1 = frame
+    return bool(max(a[0], b[0]) <= x0 + near or min(a[0], b[0]) >= x1 - near
+                or max(a[1], b[1]) <= y0 + near or min(a[1], b[1]) >= y1 - near)
+
+
+def _hull_error(hull: np.ndarray, polygon: np.ndarray) -> float:
+    """Farthest any hull vertex lies from the polygon's outline."""
+    outline = polygon.reshape(-1, 1, 2)
+    return max(abs(cv2.pointPolygonTest(outline, (float(x), float(y)), True)) for x, y in hull.reshape(-1, 2))
+
+
+def _exit(corner: np.ndarray, line: tuple[np.ndarray, np.ndarray], towards: np.ndarray,
+          frame: np.ndarray) -> np.ndarray | None:
+    """Where the side through `corner` along `line`'s direction, heading for `towards`,
+    leaves the frame (x0, y0, x1, y1); None if the corner lies outside it."""
+    _, direction = line
+    if (towards - corner) @ direction < 0:
+        direction = -direction
+    x0, y0, x1, y1 = frame
+    if not (x0 <= corner[0] <= x1 and y0 <= corner[1] <= y1):
+        return None
+    reach = []
+    for start, step, low, high in ((corner[0], direction[0], x0, x1), (corner[1], direction[1], y0, y1)):
+        if abs(step) > 1e-9:
+            reach.append(((high if step > 0 else low) - start) / step)
+    return (corner + min(reach) * direction).astype(np.float32) if reach else None
 
 
 def fit_quad(contour: np.ndarray) -> np.ndarray | None:

@@ -12,17 +12,26 @@ import pytest
 from engine import segmenter as segmenter_module
 from engine.detect import detect_cards, detect_cards_using
 from engine.quad import order_corners, quad_area
-from engine.segmenter import BACKGROUND, BOUNDARY, INTERIOR, MODEL_PATH, CardSegmenter, Segmentation, quads_from_classes
+from engine.segmenter import (
+    BACKGROUND,
+    BOUNDARY,
+    INTERIOR,
+    MODEL_PATH,
+    BlobQuad,
+    CardSegmenter,
+    Segmentation,
+    quads_from_classes,
+)
 from tests.scenes import CARD_SIZE, card_quad, corner_error, make_scene
+from tests.truth_segmenter import MAP_SIZE, TruthSegmenter
 from training.segmenter_data import label_map
 
-MAP_SIZE = (256, 192)  # (W, H) of the class maps post-processing is tested on
 CARD_H = 120.0  # card height in class-map pixels
 CARD_W = CARD_H * CARD_SIZE[0] / CARD_SIZE[1]
 
 
-def _match(found: list[tuple[np.ndarray, float]], truth: np.ndarray) -> float:
-    return min((corner_error(order_corners(quad), truth) for quad, _ in found), default=np.inf)
+def _match(found: list[BlobQuad], truth: np.ndarray) -> float:
+    return min((corner_error(order_corners(blob.quad), truth) for blob in found), default=np.inf)
 
 
 def test_two_touching_cards_give_two_quads() -> None:
@@ -86,25 +95,6 @@ def test_blobs_that_are_not_cards_are_dropped() -> None:
     assert quads_from_classes(classes) == []
 
 
-class _TruthSegmenter:
-    """Stand-in for CardSegmenter that 'predicts' the true label map of known card quads."""
-
-    input_size = MAP_SIZE
-
-    def __init__(self, quads: list[np.ndarray], image_size: tuple[int, int]) -> None:
-        self.quads, self.image_size = quads, image_size
-
-    def segment(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Segmentation:
-        x0, y0, x1, y1 = box or (0, 0, rgb.shape[1], rgb.shape[0])
-        factor = rgb.shape[1] / self.image_size[0]  # the detector's work copy over the photo
-        width, height = x1 - x0, y1 - y0
-        portrait = height > width
-        scale = np.float32([MAP_SIZE[0], MAP_SIZE[1]]) / np.float32([max(width, height), min(width, height)])
-        turned = [((q * factor - (x0, y0))[:, ::-1] if portrait else q * factor - (x0, y0)) * scale
-                  for q in self.quads]
-        return Segmentation(label_map(turned, MAP_SIZE), (width, height))
-
-
 @pytest.mark.parametrize("size", [(1200, 900), (900, 1200)])
 def test_detection_from_segmenter_quads_alone(size: tuple[int, int]) -> None:
     width, height = size
@@ -112,7 +102,7 @@ def test_detection_from_segmenter_quads_alone(size: tuple[int, int]) -> None:
     truths = [card_quad((0.3 * width, 0.3 * height), 0.45 * short, 15),
               card_quad((0.7 * width, 0.7 * height), 0.4 * short, -70)]
     scene = make_scene(np.random.default_rng(5), truths, size=size)
-    stand_in = _TruthSegmenter(truths, size)
+    stand_in = TruthSegmenter(truths, size)
     cards = detect_cards_using(scene.image, stand_in, classical=False)  # type: ignore[arg-type]
     assert len(cards) == 2
     for truth in truths:
@@ -123,7 +113,7 @@ def test_classical_outlines_outside_segmented_cards_are_dropped() -> None:
     truth = card_quad((400, 450), 500, 5)
     decoy = card_quad((900, 450), 500, -5)  # a real outline the segmenter calls background
     scene = make_scene(np.random.default_rng(9), [truth, decoy], size=(1200, 900))
-    stand_in = _TruthSegmenter([truth], (1200, 900))
+    stand_in = TruthSegmenter([truth], (1200, 900))
     assert len(detect_cards_using(scene.image, None, classical=True)) == 2
     cards = detect_cards_using(scene.image, stand_in, classical=True)  # type: ignore[arg-type]
     assert len(cards) == 1 and corner_error(cards[0].quad, truth) < 0.02
@@ -180,7 +170,7 @@ def test_agreeing_classical_outline_gives_the_exact_shape() -> None:
     scene = make_scene(np.random.default_rng(13), [truth], size=(1200, 900))
     centre = truth.mean(axis=0)
     coarse = (centre + (truth - centre) * 1.05).astype(np.float32)  # 5% too big, as a coarse mask may be
-    cards = detect_cards_using(scene.image, _TruthSegmenter([coarse], (1200, 900)), classical=True)  # type: ignore[arg-type]
+    cards = detect_cards_using(scene.image, TruthSegmenter([coarse], (1200, 900)), classical=True)  # type: ignore[arg-type]
     assert len(cards) == 1
     assert corner_error(cards[0].quad, truth) < 0.01
 
@@ -225,7 +215,7 @@ def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int])
     segmentation = Segmentation(label_map([left, right], MAP_SIZE), image_size)
     every = segmentation.quads()
     assert len(every) == 2
-    for quad, _ in every:
+    for quad, _, _ in every:
         around = np.concatenate([quad.min(axis=0), quad.max(axis=0)])
         (only,) = segmentation.quads(around)
         assert np.allclose(only[0], quad)

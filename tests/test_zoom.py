@@ -24,7 +24,7 @@ def _photo(seed: int, scale: tuple[float, float]) -> SimulatedPhoto:
 
 
 def _best_error(segmentation: Segmentation, truth: np.ndarray, origin: np.ndarray = np.zeros(2, np.float32)) -> float:
-    return min((corner_error(order_corners(quad + origin), truth) for quad, _ in segmentation.quads()), default=np.inf)
+    return min((corner_error(order_corners(quad + origin), truth) for quad, _, _ in segmentation.quads()), default=np.inf)
 
 
 @pytest.fixture(scope="module")

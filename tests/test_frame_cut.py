@@ -1,0 +1,107 @@
+"""Cards the photo's edge cuts: outlined from the sides in view and completed to the whole card."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.detect import detect_cards_using
+from engine.frame_cut import PHONE_FOCAL, complete_cut_card
+from engine.quad import CARD_ASPECT
+from engine.segmenter import quads_from_classes
+from tests.scenes import card_quad, make_scene
+from tests.truth_segmenter import TruthSegmenter
+from training.segmenter_data import label_map
+
+SIZE = (1600, 1200)
+
+
+def _photographed(centre: tuple[float, float], length: float, spin_deg: float, tilt_deg: float) -> np.ndarray:
+    """Corners (in order round the card) of a card on a table that a phone camera (engine.frame_cut's
+    lens, looking through the image centre) sees tilted by `tilt_deg`; its middle lands at `centre`
+    and it is `length` pixels long where it lies."""
+    width, height = SIZE
+    focal = PHONE_FOCAL * max(SIZE)
+    half = np.float64([CARD_ASPECT * length, length]) / 2
+    spin = np.deg2rad(spin_deg)
+    turn = np.array([[np.cos(spin), -np.sin(spin)], [np.sin(spin), np.cos(spin)]])
+    flat = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ turn.T
+    rotation, _ = cv2.Rodrigues(np.array([np.deg2rad(tilt_deg), 0.0, 0.0]))
+    middle = np.array([centre[0] - width / 2, centre[1] - height / 2, focal])  # on the ray through `centre`
+    points = np.column_stack([flat, np.zeros(4)]) @ rotation.T + middle
+    return np.float32(points[:, :2] / points[:, 2:] * focal + [width / 2, height / 2])
+
+
+def _seen(card: np.ndarray) -> np.ndarray:
+    """What a detector outlines of a card the frame cuts: the corners in view and, in their
+    place, where the two sides leaving the frame meet its edge (cyclic order kept)."""
+    width, height = SIZE
+    inside = (card[:, 0] >= 0) & (card[:, 0] <= width) & (card[:, 1] >= 0) & (card[:, 1] <= height)
+    assert inside.sum() == 2, "the test card should have two corners in view"
+    seen = card.copy()
+    for i in np.flatnonzero(~inside):
+        neighbour = next(j for j in ((i - 1) % 4, (i + 1) % 4) if inside[j])
+        start, step = card[neighbour], card[i] - card[neighbour]
+        reach = min(t for t in ((0 - start[0]) / step[0] if step[0] else np.inf,
+                                (width - start[0]) / step[0] if step[0] else np.inf,
+                                (0 - start[1]) / step[1] if step[1] else np.inf,
+                                (height - start[1]) / step[1] if step[1] else np.inf) if t > 0)
+        seen[i] = start + reach * step
+    return seen
+
+
+def _error(found: np.ndarray, truth: np.ndarray) -> float:
+    """Largest corner distance over the card's length, for the best pairing of corners."""
+    length = max(np.linalg.norm(truth - np.roll(truth, 1, axis=0), axis=1))
+    return min(float(np.linalg.norm(np.roll(found, k, axis=0) - truth, axis=1).max()) for k in range(4)) / length
+
+
+@pytest.mark.parametrize(("centre", "spin", "tilt"), [
+    ((1540, 600), 0, 30),      # the right edge cuts the card's short sides, the far end foreshortened
+    ((800, 1120), 90, -25),    # the bottom edge cuts its long sides
+    ((1300, 200), 35, 20),     # across the top-right frame corner
+    ((250, 950), 120, -25),    # across the bottom-left one
+])
+def test_a_cut_card_is_completed_under_perspective(centre: tuple[float, float], spin: float, tilt: float) -> None:
+    truth = _photographed(centre, 700, spin, tilt)
+    completions = complete_cut_card(_seen(truth), SIZE, tolerance=2.0)
+    assert len(completions) == 1
+    assert _error(completions[0], truth) < 0.01
+
+
+def test_an_open_cut_gives_both_completions() -> None:
+    # Lying across, half of it off the right edge: the side in view may be its short side
+    # with its long sides running off, or its long side with the short ones running off.
+    truth = _photographed((1579, 600), 700, 90, 0)
+    first, second = complete_cut_card(_seen(truth), SIZE, tolerance=2.0)
+    assert _error(second, truth) < 0.01 and _error(first, truth) > 0.3
+    assert _error(first, _photographed((1409, 600), 502, 0, 0)) < 0.01  # the other card it could be
+
+
+def test_whole_cards_and_mostly_hidden_ones_are_not_completed() -> None:
+    whole = _photographed((800, 600), 700, 10, 20)
+    assert complete_cut_card(whole, SIZE, tolerance=2.0) == []
+    barely = _photographed((1850, 600), 700, 0, 0)  # a quarter of it in view
+    assert complete_cut_card(_seen(barely), SIZE, tolerance=2.0) == []
+
+
+def test_a_cut_blob_is_outlined_by_its_sides_in_view() -> None:
+    size = (256, 192)
+    truth = card_quad((250, 96), 120, 10)  # its right corners lie beyond the map's edge
+    (blob,) = quads_from_classes(label_map([truth], size), frame_cuts=True)
+    assert blob.cut
+    in_view = [corner for corner in truth if corner[0] < size[0]]
+    assert all(np.linalg.norm(blob.quad - corner, axis=1).min() < 1.5 for corner in in_view)
+    assert np.abs(blob.quad[:, 0] - size[0]).min() < 1.5  # the cut side lies on the edge
+    # A window's edge (a closer look) is no frame edge: the blob is fitted as before.
+    assert not any(found.cut for found in quads_from_classes(label_map([truth], size)))
+
+
+def test_detection_returns_the_whole_card_running_off_the_photo() -> None:
+    truth = card_quad((1080, 450), 620, 20)  # its right corners lie beyond the 1200 px frame
+    scene = make_scene(np.random.default_rng(3), [truth], size=(1200, 900))
+    cards = detect_cards_using(scene.image, TruthSegmenter([truth], (1200, 900)), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 1
+    assert min(_error(quad, truth) for quad in [cards[0].quad, *(q for q, _ in cards[0].readings)]) < 0.03
+    assert cards[0].quad[:, 0].max() > 1200  # reported where it lies, off the photo
