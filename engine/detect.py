@@ -54,6 +54,9 @@ PHONE_FOCALS = (0.7, 1.0)
 segmenter quad of a steeply tilted card is a card if it rectifies to one under some such lens,
 even where a pixel of corner error throws the focal length estimated from the quad itself."""
 CUT_TOLERANCE = 1.5  # class-map pixels from the frame edge within which a segmented corner is on it
+PIECE_ASPECT_ERROR = 0.1  # a segmented quad this far off a card's shape may be a piece of one
+PATCH_GROWTH = 1.2  # least area of a patch outline over a piece's for it to be another reading
+PIECE_INSIDE = 0.7  # least share of such a piece's quad inside the patch outline (its own fit is rough)
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
 ENCLOSED = 0.9  # share of a segmented quad inside a classical one for the classical one to enclose it
@@ -226,7 +229,8 @@ def _merge(learned: list[_Candidate], found: list[_Candidate], outlines: list[_C
 
 def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation,
              found: list[_Candidate]) -> list[_Candidate]:
-    """Segmenter candidates; for a small card, those of a closer look when it finds any.
+    """Segmenter candidates; for a small card, those of a closer look when it finds any;
+    for a piece of no card's shape, its patch's outline as another reading.
 
     A candidate a classical quad (`found`) agrees with is outlined exactly already.
     """
@@ -242,7 +246,44 @@ def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmenta
         closer = [c for c in closer if box_holds(look.patch, c.quad.mean(axis=0))]
         if closer:
             candidates = [c for c in candidates if not box_holds(look.patch, c.quad.mean(axis=0))] + closer
-    return candidates
+    return _with_patch_outlines(candidates, segmentation, image_size)
+
+
+def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentation,
+                         image_size: tuple[int, int]) -> list[_Candidate]:
+    """Give an ill-shaped segmented piece the outline of the card-shaped patch around it
+    as another reading.
+
+    The network sometimes draws a card's own frame lines (its text box, its art) as
+    boundary: the piece it leaves is no card's shape, though the patch around it still has
+    the card's outline. Two cards that touch make a card-shaped patch too (side by side
+    they are nearly 63:88), but each of them is a well-shaped piece, so only pieces clearly
+    off a card's shape get the patch, and the gallery decides (DetectedCard.readings).
+    """
+    ill_shaped = [c for c in candidates if _aspect_error(c.quad, image_size) > PIECE_ASPECT_ERROR]
+    if not ill_shaped:
+        return candidates
+    patches = [quad for quad in segmentation.patch_quads()
+               if is_plausible_card(quad) and _aspect_error(quad, image_size) <= ASPECT_TOLERANCE]
+    out = []
+    for candidate in candidates:
+        if any(candidate is c for c in ill_shaped):
+            around = [quad for quad in patches
+                      if quad_area(quad) > PATCH_GROWTH * candidate.area and quad_iou(candidate.quad, quad)[1] >= PIECE_INSIDE]
+            candidate = replace(candidate, alternatives=candidate.alternatives + tuple(around[:1]))
+        out.append(candidate)
+    return out
+
+
+def _aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:
+    """How far a segmenter quad is from a card's shape, by the most favourable reading.
+
+    The network already judged the blob a card; its quad is a pixel or two off at the
+    160 px scale, which the focal-length estimate inside the perspective-corrected aspect
+    amplifies, so the plain side ratio or a phone lens may vouch for it too.
+    """
+    return min(card_aspect_error(quad, image_size), card_aspect_error(quad),
+               *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))
 
 
 def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
@@ -262,13 +303,8 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
         area = quad_area(quad)
         if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
             continue
-        # The network already judged the blob a card; its quad is a pixel or two off at the
-        # 160 px scale, which the focal-length estimate inside the perspective-corrected
-        # aspect amplifies, so the plain side ratio or a phone lens may vouch for it too, with
-        # more slack.
-        aspect_error = min(card_aspect_error(quad, image_size), card_aspect_error(quad),
-                           *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))
-        if aspect_error > LEARNED_ASPECT_TOLERANCE:
+        aspect_error = _aspect_error(quad, image_size)
+        if aspect_error > LEARNED_ASPECT_TOLERANCE:  # more slack than classical quads get
             continue
         score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * aspect_error / LEARNED_ASPECT_TOLERANCE)
         if score >= MIN_SCORE:

@@ -111,6 +111,31 @@ class Segmentation:
         """
         return self._component_boxes(self.classes != BACKGROUND, connectivity=8, grow=0)
 
+    def patch_quads(self) -> list[np.ndarray]:
+        """Quad (ordered, image pixels) of each connected patch labelled card, on the middle of
+        its boundary band.
+
+        Where the network drew a card's own frame lines as boundary, the patch still has the
+        card's outline while its interior falls apart into pieces of other shapes.
+        """
+        mask = (self.classes != BACKGROUND).astype(np.uint8)
+        count, patches, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        quads = []
+        for label in range(1, count):
+            x, y, w, h, area = stats[label]
+            if area < MIN_BLOB_PIXELS:
+                continue
+            contours, _ = cv2.findContours((patches[y:y + h, x:x + w] == label).astype(np.uint8),
+                                           cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            quad = fit_quad(max(contours, key=cv2.contourArea))
+            if quad is None or quad_area(quad) <= 0:
+                continue
+            # Contour points are the patch's outermost pixel indices; the card edge runs
+            # BAND_RADIUS inside its outer edge, which lies half a pixel beyond them.
+            quad = quad + np.float32([x + 0.5, y + 0.5]) + _outward(quad, 0.5 - BAND_RADIUS)
+            quads.append(order_corners(self._to_image(quad), self.image_size))
+        return quads
+
     def interior_regions(self) -> list[np.ndarray]:
         """Bounding box (x0, y0, x1, y1, image pixels) of each card interior blob with its band.
 

@@ -207,6 +207,48 @@ def test_card_the_segmenter_split_in_two_is_one_card_outlined_whole() -> None:
     assert len(halves) >= 2
 
 
+def _split_across(truth: np.ndarray, share: float) -> np.ndarray:
+    """Class map of a card the network split with a band across it, `share` of the way down."""
+    classes = label_map([truth], MAP_SIZE)
+    left = truth[0] + share * (truth[3] - truth[0])
+    right = truth[1] + share * (truth[2] - truth[1])
+    cv2.line(classes, tuple(int(v) for v in left), tuple(int(v) for v in right), BOUNDARY, 3)
+    return classes
+
+
+def test_a_patch_keeps_the_outline_of_a_card_split_into_pieces() -> None:
+    truth = card_quad((128, 96), CARD_H, 12)
+    classes = _split_across(truth, 0.4)
+    assert len(quads_from_classes(classes)) == 2
+    (whole,) = Segmentation(classes, MAP_SIZE).patch_quads()
+    assert corner_error(whole, truth) < 0.03
+
+
+def test_an_ill_shaped_piece_has_its_patch_outline_as_another_reading() -> None:
+    # The network drew the card's text box as boundary: neither piece has a card's shape,
+    # and without a classical outline around them only the patch still outlines the card.
+    truth = card_quad((600, 450), 500, 8)
+    scene = make_scene(np.random.default_rng(4), [truth], size=(1200, 900))
+    scale = np.float32(MAP_SIZE) / np.float32([1200, 900])
+    classes = _split_across(truth * scale, 0.4)
+    cards = detect_cards_using(scene.image, _MapSegmenter(classes), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 2
+    for card in cards:
+        assert corner_error(card.quad, truth) > 0.2  # a piece
+        assert min(corner_error(quad, truth) for quad, _ in card.readings) < 0.02
+
+
+def test_touching_cards_do_not_take_their_patch_as_a_reading() -> None:
+    # Side by side, two cards make a patch of nearly a card's shape; each is well shaped itself.
+    left = card_quad((90, 96), CARD_H, 0)
+    right = card_quad((90 + CARD_W, 96), CARD_H, 0)
+    classes = label_map([left, right], MAP_SIZE)
+    image = np.full((MAP_SIZE[1] * 4, MAP_SIZE[0] * 4, 3), 90, np.uint8)
+    cards = detect_cards_using(image, _MapSegmenter(classes), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 2
+    assert all(card.readings == () for card in cards)
+
+
 @pytest.mark.parametrize("image_size", [(1600, 1200), (900, 1200)])
 def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int]) -> None:
     # A portrait photo is segmented turned landscape: the box must be turned the same way.
