@@ -56,6 +56,7 @@ even where a pixel of corner error throws the focal length estimated from the qu
 CUT_TOLERANCE = 1.5  # class-map pixels from the frame edge within which a segmented corner is on it
 PIECE_ASPECT_ERROR = 0.1  # a segmented quad this far off a card's shape may be a piece of one
 PATCH_GROWTH = 1.2  # least area of a patch outline over a piece's for it to be another reading
+PATCH_SCORE = 0.5  # of a small card outlined by its patch alone: below any well-filled blob's
 PIECE_INSIDE = 0.7  # least share of such a piece's quad inside the patch outline (its own fit is rough)
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
@@ -244,9 +245,28 @@ def _learned(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmenta
         closer = [replace(c, quad=order_corners(c.quad + look.origin, image_size))
                   for c in _learned_candidates(look.segmentation, (height, width), around)]
         closer = [c for c in closer if box_holds(look.patch, c.quad.mean(axis=0))]
+        if not closer and not any(box_holds(look.patch, c.quad.mean(axis=0)) for c in candidates):
+            closer = [c for c in _patch_candidates(look.segmentation, look.origin, image_size)
+                      if box_holds(look.patch, c.quad.mean(axis=0))]
         if closer:
             candidates = [c for c in candidates if not box_holds(look.patch, c.quad.mean(axis=0))] + closer
     return _with_patch_outlines(candidates, segmentation, image_size)
+
+
+def _patch_candidates(segmentation: Segmentation, origin: np.ndarray, image_size: tuple[int, int]) -> list[_Candidate]:
+    """Card-shaped patch outlines of a closer look's window, moved to work-image pixels by `origin`.
+
+    For a small card whose interior the network still breaks into odd blobs up close (its
+    art and text boxes, glare), the patch labelled card keeps the card's outline.
+    """
+    out = []
+    for quad in segmentation.patch_quads():
+        quad = order_corners(quad + origin, image_size)
+        aspect_error = _aspect_error(quad, image_size)
+        if is_plausible_card(quad) and aspect_error <= ASPECT_TOLERANCE:
+            score = PATCH_SCORE * (1.0 - 0.5 * aspect_error / ASPECT_TOLERANCE)
+            out.append(_Candidate(quad=quad, score=score, area=quad_area(quad)))
+    return out
 
 
 def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentation,

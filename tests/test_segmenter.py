@@ -249,6 +249,28 @@ def test_touching_cards_do_not_take_their_patch_as_a_reading() -> None:
     assert all(card.readings == () for card in cards)
 
 
+class _CrossedSegmenter(TruthSegmenter):
+    """Draws each card's diagonals as boundary: its interior falls apart into triangles."""
+
+    def segment(self, rgb: np.ndarray, box: tuple[int, int, int, int] | None = None) -> Segmentation:
+        truth = super().segment(rgb, box)
+        for quad in self.map_quads(rgb, box):
+            corners = [tuple(int(v) for v in p) for p in quad]
+            cv2.line(truth.classes, corners[0], corners[2], BOUNDARY, 3)
+            cv2.line(truth.classes, corners[1], corners[3], BOUNDARY, 3)
+        return truth
+
+
+def test_a_small_card_broken_into_odd_blobs_is_outlined_by_its_patch() -> None:
+    truth = card_quad((300, 300), 200, 20)
+    scene = make_scene(np.random.default_rng(6), [truth], size=(1200, 900))
+    segmenter = _CrossedSegmenter([truth], (1200, 900))
+    assert segmenter.segment(scene.image).quads() == []  # no blob has a card's shape
+    cards = detect_cards_using(scene.image, segmenter, classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 1
+    assert corner_error(cards[0].quad, truth) < 0.03
+
+
 @pytest.mark.parametrize("image_size", [(1600, 1200), (900, 1200)])
 def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int]) -> None:
     # A portrait photo is segmented turned landscape: the box must be turned the same way.
