@@ -243,12 +243,12 @@ def _outline_quads(inner: np.ndarray, outer: np.ndarray,
     contours = [max(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
                 for mask in (inner, outer)]
     fits = [_cut_outline(contour, frame) for contour in contours] if frame is not None else [None, None]
-    if any(fit is None for fit in fits):
+    if any(fit is None for fit in fits) or fits[0][1] != fits[1][1]:  # (both with a cut side, or neither)
         fits = [(fit_quad(contour), False) for contour in contours]
-    (inner_quad, inner_cut), (outer_quad, outer_cut) = fits
+    (inner_quad, cut), (outer_quad, _) = fits
     inner_quad, outer_quad = (quad if quad is not None and quad_area(quad) > 0 else None
                               for quad in (inner_quad, outer_quad))
-    return inner_quad, outer_quad, inner_cut and outer_cut
+    return inner_quad, outer_quad, cut
 
 
 def _area_in_view(quad: np.ndarray, frame: np.ndarray | None, cut: bool) -> float:
