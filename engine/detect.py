@@ -278,13 +278,18 @@ def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentatio
     boundary: the piece it leaves is no card's shape, though the patch around it still has
     the card's outline. Two cards that touch make a card-shaped patch too (side by side
     they are nearly 63:88), but each of them is a well-shaped piece, so only pieces clearly
-    off a card's shape get the patch, and the gallery decides (DetectedCard.readings).
+    off a card's shape get the patch, and only a patch holding no well-shaped card: in a
+    pile the covered cards are ill-shaped pieces, and the pile's outline is the top card's
+    no more than theirs. The gallery decides (DetectedCard.readings).
     """
-    ill_shaped = [c for c in candidates if _aspect_error(c.quad, image_size) > PIECE_ASPECT_ERROR]
+    errors = [_aspect_error(c.quad, image_size) for c in candidates]
+    ill_shaped = [c for c, error in zip(candidates, errors) if error > PIECE_ASPECT_ERROR]
     if not ill_shaped:
         return candidates
+    well_shaped = [c.quad.mean(axis=0) for c, error in zip(candidates, errors) if error <= PIECE_ASPECT_ERROR]
     patches = [quad for quad in segmentation.patch_quads()
-               if is_plausible_card(quad) and _aspect_error(quad, image_size) <= ASPECT_TOLERANCE]
+               if is_plausible_card(quad) and _aspect_error(quad, image_size) <= ASPECT_TOLERANCE
+               and not any(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in well_shaped)]
     out = []
     for candidate in candidates:
         if any(candidate is c for c in ill_shaped):

@@ -243,8 +243,10 @@ def _outline_quads(inner: np.ndarray, outer: np.ndarray,
     contours = [max(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
                 for mask in (inner, outer)]
     fits = [_cut_outline(contour, frame) for contour in contours] if frame is not None else [None, None]
-    if any(fit is None for fit in fits) or fits[0][1] != fits[1][1]:  # (both with a cut side, or neither)
+    if any(fit is None for fit in fits):
         fits = [(fit_quad(contour), False) for contour in contours]
+    elif fits[0][1] != fits[1][1]:  # one saw a corner off the frame, the other a cut side: take the whole quad
+        fits = [next(fit for fit in fits if not fit[1])] * 2
     (inner_quad, cut), (outer_quad, _) = fits
     inner_quad, outer_quad = (quad if quad is not None and quad_area(quad) > 0 else None
                               for quad in (inner_quad, outer_quad))
