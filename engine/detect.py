@@ -282,17 +282,16 @@ def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentatio
     pile the covered cards are ill-shaped pieces, and the pile's outline is the top card's
     no more than theirs. The gallery decides (DetectedCard.readings).
     """
-    errors = [_aspect_error(c.quad, image_size) for c in candidates]
-    ill_shaped = [c for c, error in zip(candidates, errors) if error > PIECE_ASPECT_ERROR]
-    if not ill_shaped:
+    ill_shaped = [_aspect_error(c.quad, image_size) > PIECE_ASPECT_ERROR for c in candidates]
+    if not any(ill_shaped):
         return candidates
-    well_shaped = [c.quad.mean(axis=0) for c, error in zip(candidates, errors) if error <= PIECE_ASPECT_ERROR]
+    well_shaped = [c.quad.mean(axis=0) for c, ill in zip(candidates, ill_shaped) if not ill]
     patches = [quad for quad in segmentation.patch_quads()
                if is_plausible_card(quad) and _aspect_error(quad, image_size) <= ASPECT_TOLERANCE
                and not any(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in well_shaped)]
     out = []
-    for candidate in candidates:
-        if any(candidate is c for c in ill_shaped):
+    for candidate, ill in zip(candidates, ill_shaped):
+        if ill:
             around = [quad for quad in patches
                       if quad_area(quad) > PATCH_GROWTH * candidate.area and quad_iou(candidate.quad, quad)[1] >= PIECE_INSIDE]
             candidate = replace(candidate, alternatives=candidate.alternatives + tuple(around[:1]))
