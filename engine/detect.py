@@ -26,6 +26,7 @@ from engine.outlines import candidate_contours, edge_maps
 from engine.quad import (
     CARD_ASPECT,
     NEXT_CORNER,
+    PHONE_FOCALS,
     box_holds,
     card_aspect_error,
     is_plausible_card,
@@ -49,10 +50,6 @@ _SUPPORT_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
 LEARNED_ASPECT_TOLERANCE = 0.3  # relative; segmenter quads are coarser than contour quads
-PHONE_FOCALS = (0.7, 1.0)
-"""Focal lengths (× the image's long side) of phone main cameras (~26–35 mm equivalent): a
-segmenter quad of a steeply tilted card is a card if it rectifies to one under some such lens,
-even where a pixel of corner error throws the focal length estimated from the quad itself."""
 CUT_TOLERANCE = 1.5  # class-map pixels from the frame edge within which a segmented corner is on it
 PIECE_ASPECT_ERROR = 0.1  # a segmented quad this far off a card's shape may be a piece of one
 PATCH_GROWTH = 1.2  # least area of a patch outline over a piece's for it to be another reading
@@ -304,7 +301,8 @@ def _aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:
 
     The network already judged the blob a card; its quad is a pixel or two off at the
     160 px scale, which the focal-length estimate inside the perspective-corrected aspect
-    amplifies, so the plain side ratio or a phone lens may vouch for it too.
+    amplifies, so the plain side ratio or a phone lens (PHONE_FOCALS) may vouch for it too:
+    a steeply tilted card is a card if it rectifies to one under some such lens.
     """
     return min(card_aspect_error(quad, image_size), card_aspect_error(quad),
                *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))

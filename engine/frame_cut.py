@@ -22,11 +22,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.quad import CARD_ASPECT, order_corners, quad_area
+from engine.quad import CARD_ASPECT, PHONE_FOCALS, order_corners, quad_area
 
-PHONE_FOCAL = 0.85
-"""Focal length (x the image's long side) of a phone main camera, between the ~26 and
-~35 mm equivalents that engine.detect.PHONE_FOCALS spans."""
+PHONE_FOCAL = sum(PHONE_FOCALS) / 2
+"""Focal length (× the image's long side) the completion assumes: the middle of a phone's."""
 MIN_IN_VIEW = 0.5
 """Least share of a completed card's area in the photo: a card mostly out of the picture is
 not what the user asks about, and completing a blob from so little invents cards in

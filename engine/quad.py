@@ -15,6 +15,10 @@ CARD_ASPECT = 63.0 / 88.0
 NEXT_CORNER = np.array([1, 2, 3, 0])
 """Index of each corner's clockwise neighbour: quad[NEXT_CORNER] - quad are the sides."""
 
+PHONE_FOCALS = (0.7, 1.0)
+"""Focal lengths (× the image's long side) of phone main cameras (~26–35 mm equivalent), for
+geometry that must assume a lens: the photo rarely tells its own."""
+
 
 def order_corners(points: np.ndarray, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Four points -> float32 (4, 2) TL, TR, BR, BL of a portrait card.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.borders import settle_sides
-from engine.detect import LEARNED_ASPECT_TOLERANCE, PHONE_FOCALS, DetectedCard, detect_cards
-from engine.quad import CARD_ASPECT, card_aspect_error, order_corners, rectified_aspect
+from engine.detect import LEARNED_ASPECT_TOLERANCE, DetectedCard, detect_cards
+from engine.quad import CARD_ASPECT, PHONE_FOCALS, card_aspect_error, order_corners, rectified_aspect
 from tests.scenes import (
     card_quad,
     corner_error,
