@@ -33,7 +33,7 @@ from engine.quad import (
     order_corners,
     quad_area,
     quad_iou,
-    side_lengths,
+    rectified_aspect,
     warp_quad,
 )
 from engine.segmenter import CardSegmenter, Segmentation, default_segmenter
@@ -156,22 +156,29 @@ def detect_cards_using(
 
 def _readings(rgb: np.ndarray, lab: np.ndarray, work_quad: np.ndarray, factor: float, search_px: float,
               crop_size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(quad, crop) of an outline settled on the full image, and its quarter turn when in doubt.
-
-    order_corners trusts the perspective-corrected aspect, which is right for most tilted
-    cards; but for a small or nearly square outline a pixel's error swings the estimate,
-    so where it disagrees with the plain side ratio (it looks landscape on screen) both
-    readings go to the embedder.
-    """
+    """(quad, crop) of an outline settled on the full image, and its quarter turn when in
+    doubt (see `_may_be_turned`)."""
     height, width = rgb.shape[:2]
     quad = refine_quad(rgb, settle_sides(lab, work_quad) / factor, search_px)
     quad = order_corners(quad, (width, height))
     out = [(quad, warp_quad(rgb, quad, crop_size))]
-    side_width, side_height = side_lengths(quad)
-    if side_width > side_height:
+    if _may_be_turned(quad, (width, height)):
         turned = np.roll(quad, -1, axis=0)
         out.append((turned, warp_quad(rgb, turned, crop_size)))
     return out
+
+
+def _may_be_turned(quad: np.ndarray, image_size: tuple[int, int]) -> bool:
+    """Whether an outline order_corners stood upright may be the card's quarter turn.
+
+    order_corners trusts the perspective-corrected aspect, right for most tilted cards; but
+    on a steeply tilted, small or nearly square outline a pixel's error swings the focal
+    length it estimates, or throws that out as implausible and leaves the plain side ratio,
+    which a tilt can turn. So the outline is in doubt where the plain ratio or a phone lens
+    (PHONE_FOCALS) reads it as landscape.
+    """
+    lenses = [k * max(image_size) for k in PHONE_FOCALS]
+    return max(rectified_aspect(quad), *(rectified_aspect(quad, image_size, f) for f in lenses)) > 1.0
 
 
 def _work_copy(rgb: np.ndarray, factor: float) -> np.ndarray:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.frame_cut import PHONE_FOCAL
+from engine.quad import CARD_ASPECT
+
 CARD_SIZE = (488, 680)  # (W, H) of a Scryfall "normal" scan
 
 
@@ -78,6 +81,23 @@ def card_quad(
     theta = np.deg2rad(angle_deg)
     rotation = np.float32([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     return (local @ rotation.T + np.float32(centre)).astype(np.float32)
+
+
+def photographed(centre: tuple[float, float], length: float, spin_deg: float, tilt_deg: float,
+                 size: tuple[int, int] = (1600, 1200)) -> np.ndarray:
+    """Corners (in order round the card, the first side a short one) of a card on a table that
+    a phone camera (engine.frame_cut's lens, looking through the image centre) sees tilted by
+    `tilt_deg`; its middle lands at `centre` and it is `length` pixels long where it lies."""
+    width, height = size
+    focal = PHONE_FOCAL * max(size)
+    half = np.float64([CARD_ASPECT * length, length]) / 2
+    spin = np.deg2rad(spin_deg)
+    turn = np.array([[np.cos(spin), -np.sin(spin)], [np.sin(spin), np.cos(spin)]])
+    flat = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ turn.T
+    rotation, _ = cv2.Rodrigues(np.array([np.deg2rad(tilt_deg), 0.0, 0.0]))
+    middle = np.array([centre[0] - width / 2, centre[1] - height / 2, focal])  # on the ray through `centre`
+    points = np.column_stack([flat, np.zeros(4)]) @ rotation.T + middle
+    return np.float32(points[:, :2] / points[:, 2:] * focal + [width / 2, height / 2])
 
 
 def make_scene(

@@ -7,30 +7,13 @@ import numpy as np
 import pytest
 
 from engine.detect import detect_cards_using
-from engine.frame_cut import PHONE_FOCAL, complete_cut_card
-from engine.quad import CARD_ASPECT
+from engine.frame_cut import complete_cut_card
 from engine.segmenter import quads_from_classes
-from tests.scenes import card_quad, make_scene
+from tests.scenes import card_quad, make_scene, photographed
 from tests.truth_segmenter import TruthSegmenter
 from training.segmenter_data import label_map
 
 SIZE = (1600, 1200)
-
-
-def _photographed(centre: tuple[float, float], length: float, spin_deg: float, tilt_deg: float) -> np.ndarray:
-    """Corners (in order round the card) of a card on a table that a phone camera (engine.frame_cut's
-    lens, looking through the image centre) sees tilted by `tilt_deg`; its middle lands at `centre`
-    and it is `length` pixels long where it lies."""
-    width, height = SIZE
-    focal = PHONE_FOCAL * max(SIZE)
-    half = np.float64([CARD_ASPECT * length, length]) / 2
-    spin = np.deg2rad(spin_deg)
-    turn = np.array([[np.cos(spin), -np.sin(spin)], [np.sin(spin), np.cos(spin)]])
-    flat = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half @ turn.T
-    rotation, _ = cv2.Rodrigues(np.array([np.deg2rad(tilt_deg), 0.0, 0.0]))
-    middle = np.array([centre[0] - width / 2, centre[1] - height / 2, focal])  # on the ray through `centre`
-    points = np.column_stack([flat, np.zeros(4)]) @ rotation.T + middle
-    return np.float32(points[:, :2] / points[:, 2:] * focal + [width / 2, height / 2])
 
 
 def _seen(card: np.ndarray) -> np.ndarray:
@@ -64,7 +47,7 @@ def _error(found: np.ndarray, truth: np.ndarray) -> float:
     ((250, 950), 120, -25),    # across the bottom-left one
 ])
 def test_a_cut_card_is_completed_under_perspective(centre: tuple[float, float], spin: float, tilt: float) -> None:
-    truth = _photographed(centre, 700, spin, tilt)
+    truth = photographed(centre, 700, spin, tilt)
     completions = complete_cut_card(_seen(truth), SIZE, tolerance=2.0)
     assert len(completions) == 1
     assert _error(completions[0], truth) < 0.01
@@ -73,16 +56,16 @@ def test_a_cut_card_is_completed_under_perspective(centre: tuple[float, float], 
 def test_an_open_cut_gives_both_completions() -> None:
     # Lying across, half of it off the right edge: the side in view may be its short side
     # with its long sides running off, or its long side with the short ones running off.
-    truth = _photographed((1579, 600), 700, 90, 0)
+    truth = photographed((1579, 600), 700, 90, 0)
     first, second = complete_cut_card(_seen(truth), SIZE, tolerance=2.0)
     assert _error(second, truth) < 0.01 and _error(first, truth) > 0.3
-    assert _error(first, _photographed((1409, 600), 502, 0, 0)) < 0.01  # the other card it could be
+    assert _error(first, photographed((1409, 600), 502, 0, 0)) < 0.01  # the other card it could be
 
 
 def test_whole_cards_and_mostly_hidden_ones_are_not_completed() -> None:
-    whole = _photographed((800, 600), 700, 10, 20)
+    whole = photographed((800, 600), 700, 10, 20)
     assert complete_cut_card(whole, SIZE, tolerance=2.0) == []
-    barely = _photographed((1850, 600), 700, 0, 0)  # a quarter of it in view
+    barely = photographed((1850, 600), 700, 0, 0)  # a quarter of it in view
     assert complete_cut_card(_seen(barely), SIZE, tolerance=2.0) == []
 
 
