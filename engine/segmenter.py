@@ -311,6 +311,7 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
     points = contour.reshape(-1, 2).astype(np.float32)
     points = points[(points[:, 0] > x0 + near) & (points[:, 0] < x1 - near)
                     & (points[:, 1] > y0 + near) & (points[:, 1] < y1 - near)]
+    fallback = None
     for sides in (4, 5):
         polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
         if len(polygon) != sides:
@@ -322,10 +323,13 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
                                                                  for k in range(sides - card_sides)):
             continue  # the frame stretches must be one run, between the card sides
         chain = np.roll(polygon, -first, axis=0)[:card_sides + 1]
-        if sides == 4 or _hull_error(hull, polygon) <= near:
+        if _hull_error(hull, polygon) <= near:
             break
+        fallback = fallback or (chain, card_sides)
     else:
-        return None
+        if fallback is None:
+            return None
+        chain, card_sides = fallback
     lines = [_side_line(points, chain[i], chain[i + 1]) for i in range(card_sides)]
     if any(abs(float(lines[i][1] @ lines[i + 1][1])) > _MAX_CORNER_COS for i in range(card_sides - 1)):
         return None  # two stretches of one side: too little of the card is in view
