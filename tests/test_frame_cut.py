@@ -81,6 +81,19 @@ def test_a_cut_blob_is_outlined_by_its_sides_in_view() -> None:
     assert not any(found.cut for found in quads_from_classes(label_map([truth], size)))
 
 
+@pytest.mark.parametrize("centre_y", [150, 155])
+def test_a_short_card_side_beside_the_frame_keeps_its_corner(centre_y: float) -> None:
+    # Turned 40° with its bottom corner off the map: four card sides are in view, one only a
+    # few pixels long beside the frame's edge. Simplified to four sides, the outline runs the
+    # long side on to the frame and loses that corner; the five-sided reading fits the blob.
+    size = (256, 192)
+    truth = card_quad((128, centre_y), 120, 40)
+    assert (truth[:, 1] < size[1]).sum() == 3
+    (blob,) = quads_from_classes(label_map([truth], size), frame_cuts=True)
+    assert not blob.cut  # the hidden corner is where the two sides running off meet
+    assert min(np.abs(np.roll(blob.quad, k, axis=0) - truth).max() for k in range(4)) < 1.5
+
+
 def test_detection_returns_the_whole_card_running_off_the_photo() -> None:
     truth = card_quad((1080, 450), 620, 20)  # its right corners lie beyond the 1200 px frame
     scene = make_scene(np.random.default_rng(3), [truth], size=(1200, 900))
