@@ -295,14 +295,16 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
     of its sides is the frame's cut (three card sides in view); None if it is not one card
     cut once.
 
-    The part in view is the card's quad clipped by the frame: a convex polygon whose sides
-    are the card's sides in view and a stretch or two of the frame's edge (two where it
-    runs across a frame corner). The hull polygon `fit_quad` starts from takes a frame
-    stretch for a card side, and across a frame corner makes five sides of four, so here
-    the hull is simplified to four or five sides, those along the frame are set aside, and
-    lines are fitted to the outline on the others. With four card sides in view the corner
-    off the frame is where the outer two meet; with three, the quad closes where those two
-    leave the frame (a side along the frame edge, for engine/frame_cut.py to complete).
+    The part in view is the card's quad clipped by the frame: a convex polygon whose sides are
+    the card's sides in view and a stretch or two of the frame's edge (two where it runs across
+    a frame corner). The hull polygon `fit_quad` starts from takes a frame stretch for a card
+    side, and across a frame corner makes five sides of four, so here the hull is simplified to
+    four sides, or five where four leave part of it out (a corner just inside the frame has a
+    short side in view that four sides swallow; of two shapes neither fitting, the first with
+    its frame stretches in one run), those along the frame are set aside, and lines are fitted
+    to the outline on the others. With four card sides in view the corner off the frame is where
+    the outer two meet; with three, the quad closes where those two leave the frame (a side
+    along the frame edge, for engine/frame_cut.py to complete).
     """
     hull = cv2.convexHull(contour)
     # The network often leaves the last pixels before the photo's edge background or band.
