@@ -22,7 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine.quad import CARD_ASPECT, PHONE_FOCALS, order_corners, quad_area
+from engine.quad import CARD_ASPECT, PHONE_FOCALS, is_plausible_card, order_corners, quad_area
 
 PHONE_FOCAL = sum(PHONE_FOCALS) / 2
 """Focal length (× the image's long side) the completion assumes: the middle of a phone's."""
@@ -52,7 +52,7 @@ def complete_cut_card(quad: np.ndarray, image_size: tuple[int, int], tolerance: 
     camera = _Camera(image_size)
     plane = camera.plane(a0, a1, b0, b1)
     if plane is None:
-        return []
+        return _flat_completions(a0, a1, b0, b1, image_size)
     x0, x1, away, normal = plane
     width = float(np.linalg.norm(x1 - x0))
     shown = max(float((camera.on_plane(b, x0, normal) - x) @ away) for b, x in ((b0, x0), (b1, x1))) / width
@@ -63,10 +63,39 @@ def complete_cut_card(quad: np.ndarray, image_size: tuple[int, int], tolerance: 
         hidden = [camera.project(x + length * width * away) for x in (x1, x0)]
         if any(h is None for h in hidden):
             continue
-        card = order_corners(np.float32([a0, a1, hidden[0], hidden[1]]), image_size)
-        if _share_in_view(card, image_size) >= MIN_IN_VIEW:
+        card = _card(a0, a1, hidden, image_size)
+        if card is not None:
+            completions.append(card)
+    return completions or _flat_completions(a0, a1, b0, b1, image_size)
+
+
+def _flat_completions(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray,
+                      image_size: tuple[int, int]) -> list[np.ndarray]:
+    """The completions without foreshortening: each side leaving the frame walked on for the
+    card's length in image pixels.
+
+    Where those sides run nearly parallel their vanishing point is ill-conditioned: a degree
+    off in a segmented side tilts the plane far, and the lens's completion comes out no
+    card's shape, while the card seen that way is barely foreshortened.
+    """
+    span = float(np.linalg.norm(a1 - a0))
+    ways = [(b - a) / max(float(np.linalg.norm(b - a)), 1e-9) for a, b in ((a1, b1), (a0, b0))]
+    shown = max(float(np.linalg.norm(b0 - a0)), float(np.linalg.norm(b1 - a1))) / span
+    completions = []
+    for length in (CARD_ASPECT, 1.0 / CARD_ASPECT):
+        if shown > LENGTH_SLACK * length:
+            continue
+        card = _card(a0, a1, [a + length * span * way for a, way in zip((a1, a0), ways)], image_size)
+        if card is not None:
             completions.append(card)
     return completions
+
+
+def _card(a0: np.ndarray, a1: np.ndarray, hidden: list[np.ndarray], image_size: tuple[int, int]) -> np.ndarray | None:
+    """The ordered quad of corners a0, a1 and the hidden ones beyond a1 and a0, if it is a
+    card's shape with enough of it in the photo (MIN_IN_VIEW)."""
+    card = order_corners(np.float32([a0, a1, hidden[0], hidden[1]]), image_size)
+    return card if is_plausible_card(card) and _share_in_view(card, image_size) >= MIN_IN_VIEW else None
 
 
 def _share_in_view(quad: np.ndarray, image_size: tuple[int, int]) -> float:

@@ -8,6 +8,7 @@ import pytest
 
 from engine.detect import detect_cards_using
 from engine.frame_cut import complete_cut_card
+from engine.quad import is_plausible_card
 from engine.segmenter import quads_from_classes
 from tests.scenes import card_quad, make_scene, photographed
 from tests.truth_segmenter import TruthSegmenter
@@ -60,6 +61,17 @@ def test_an_open_cut_gives_both_completions() -> None:
     first, second = complete_cut_card(_seen(truth), SIZE, tolerance=2.0)
     assert _error(second, truth) < 0.01 and _error(first, truth) > 0.3
     assert _error(first, photographed((1409, 600), 502, 0, 0)) < 0.01  # the other card it could be
+
+
+def test_sides_that_put_the_card_on_no_plane_complete_without_foreshortening() -> None:
+    # A segmenter outline from a simulated 640x480 photo (seed 43): the two sides running off
+    # the bottom are nearly parallel, and a degree off either tilts the lens's plane so far that
+    # its completion is no card's shape. The card, barely foreshortened, completes flat instead.
+    seen = np.float32([[190.9, 211.71], [433.84, 138.21], [530.79, 479.89], [285.57, 480.54]])
+    truth = np.float32([[539.5, 510.3], [299.4, 518.2], [192.6, 215.3], [434.9, 140.5]])
+    completions = complete_cut_card(seen, (640, 480), tolerance=6.0)
+    assert completions and all(is_plausible_card(card) for card in completions)
+    assert min(_error(card, truth) for card in completions) < 0.1
 
 
 def test_whole_cards_and_mostly_hidden_ones_are_not_completed() -> None:
