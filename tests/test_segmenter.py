@@ -195,9 +195,7 @@ def test_card_the_segmenter_split_in_two_is_one_card_outlined_whole() -> None:
     truth = card_quad((600, 450), 500, 8)
     scene = make_scene(np.random.default_rng(4), [truth], size=(1200, 900))
     scale = np.float32(MAP_SIZE) / np.float32([1200, 900])
-    classes = label_map([truth * scale], MAP_SIZE)
-    left, right = (truth[0] + truth[3]) / 2 * scale, (truth[1] + truth[2]) / 2 * scale
-    cv2.line(classes, tuple(int(v) for v in left), tuple(int(v) for v in right), BOUNDARY, 3)
+    classes = _split_across(truth * scale, 0.5)
     assert len(quads_from_classes(classes)) == 2
     cards = detect_cards_using(scene.image, _MapSegmenter(classes), classical=True)  # type: ignore[arg-type]
     assert len(cards) == 1
