@@ -24,16 +24,15 @@ from engine.corners import refine_quad
 from engine.frame_cut import complete_cut_card
 from engine.outlines import candidate_contours, edge_maps
 from engine.quad import (
-    CARD_ASPECT,
     NEXT_CORNER,
-    PHONE_FOCALS,
+    aspect_error,
     box_holds,
     card_aspect_error,
+    fixed_lens_aspects,
     is_plausible_card,
     order_corners,
     quad_area,
     quad_iou,
-    rectified_aspect,
     warp_quad,
 )
 from engine.segmenter import CardSegmenter, Segmentation, default_segmenter
@@ -177,8 +176,7 @@ def _may_be_turned(quad: np.ndarray, image_size: tuple[int, int]) -> bool:
     which a tilt can turn. So the outline is in doubt where the plain ratio or a phone lens
     (PHONE_FOCALS) reads it as landscape.
     """
-    lenses = [k * max(image_size) for k in PHONE_FOCALS]
-    return max(rectified_aspect(quad), *(rectified_aspect(quad, image_size, f) for f in lenses)) > 1.0
+    return max(fixed_lens_aspects(quad, image_size)) > 1.0
 
 
 def _work_copy(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -266,9 +264,9 @@ def _patch_candidates(segmentation: Segmentation, origin: np.ndarray, image_size
     out = []
     for quad in segmentation.patch_quads():
         quad = order_corners(quad + origin, image_size)
-        aspect_error = _aspect_error(quad, image_size)
-        if is_plausible_card(quad) and aspect_error <= ASPECT_TOLERANCE:
-            score = PATCH_SCORE * (1.0 - 0.5 * aspect_error / ASPECT_TOLERANCE)
+        shape_error = _aspect_error(quad, image_size)
+        if is_plausible_card(quad) and shape_error <= ASPECT_TOLERANCE:
+            score = PATCH_SCORE * (1.0 - 0.5 * shape_error / ASPECT_TOLERANCE)
             out.append(_Candidate(quad=quad, score=score, area=quad_area(quad)))
     return out
 
@@ -311,8 +309,7 @@ def _aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:
     amplifies, so the plain side ratio or a phone lens (PHONE_FOCALS) may vouch for it too:
     a steeply tilted card is a card if it rectifies to one under some such lens.
     """
-    return min(card_aspect_error(quad, image_size), card_aspect_error(quad),
-               *(card_aspect_error(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS))
+    return min(card_aspect_error(quad, image_size), *map(aspect_error, fixed_lens_aspects(quad, image_size)))
 
 
 def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
@@ -332,10 +329,10 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
         area = quad_area(quad)
         if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
             continue
-        aspect_error = _aspect_error(quad, image_size)
-        if aspect_error > LEARNED_ASPECT_TOLERANCE:  # more slack than classical quads get
+        shape_error = _aspect_error(quad, image_size)
+        if shape_error > LEARNED_ASPECT_TOLERANCE:  # more slack than classical quads get
             continue
-        score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * aspect_error / LEARNED_ASPECT_TOLERANCE)
+        score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * shape_error / LEARNED_ASPECT_TOLERANCE)
         if score >= MIN_SCORE:
             candidates.append(_Candidate(quad=quad, score=float(score), area=area, alternatives=tuple(alternatives)))
     return candidates
@@ -361,12 +358,12 @@ def _find_candidates(small: np.ndarray) -> list[_Candidate]:
         if quad is None or not is_plausible_card(quad):
             continue
         area = quad_area(quad)
-        aspect_error = card_aspect_error(quad, image_size)
-        if aspect_error > ASPECT_TOLERANCE or area <= 0:
+        shape_error = card_aspect_error(quad, image_size)
+        if shape_error > ASPECT_TOLERANCE or area <= 0:
             continue
         fill = min(contour_area / area, area / max(contour_area, 1.0))
         support = _edge_support(near_edges, quad)
-        score = support * fill * (1.0 - 0.5 * aspect_error / ASPECT_TOLERANCE)
+        score = support * fill * (1.0 - 0.5 * shape_error / ASPECT_TOLERANCE)
         if score >= MIN_SCORE:
             candidates.append(_Candidate(quad=quad, score=float(score), area=area))
     return candidates
@@ -440,13 +437,12 @@ def _frames_the_picture(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
 def _whole_frame(rgb: np.ndarray, crop_size: tuple[int, int]) -> list[DetectedCard]:
     """The whole image as one card when its shape says it is one (tight crop, screenshot)."""
     height, width = rgb.shape[:2]
-    aspect = min(width, height) / max(width, height)
-    aspect_error = abs(aspect - CARD_ASPECT) / CARD_ASPECT
-    if aspect_error > ASPECT_TOLERANCE:
+    error = aspect_error(width / height)
+    if error > ASPECT_TOLERANCE:
         return []
     corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     if width > height:  # landscape: the card lies on its side; start at the bottom-left
         corners = corners[[3, 0, 1, 2]]
     crop = warp_quad(rgb, corners, crop_size)
-    score = 1.0 - aspect_error / ASPECT_TOLERANCE
+    score = 1.0 - error / ASPECT_TOLERANCE
     return [DetectedCard(quad=corners, crop=crop, score=float(score), whole_frame=True)]

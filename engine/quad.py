@@ -96,9 +96,22 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def card_aspect_error(quad: np.ndarray, image_size: tuple[int, int] | None = None,
                       focal: float | None = None) -> float:
     """Relative distance of the quad's rectified short/long ratio from a card's 63:88."""
-    ratio = rectified_aspect(quad, image_size, focal)
+    return aspect_error(rectified_aspect(quad, image_size, focal))
+
+
+def aspect_error(ratio: float) -> float:
+    """Relative distance of a width/height ratio, either way up, from a card's 63:88."""
     ratio = min(ratio, 1.0 / max(ratio, 1e-6))
     return abs(ratio - CARD_ASPECT) / CARD_ASPECT
+
+
+def fixed_lens_aspects(quad: np.ndarray, image_size: tuple[int, int]) -> list[float]:
+    """rectified_aspect by the plain side ratio and under each phone lens (PHONE_FOCALS).
+
+    The focal length a small or steep quad gives of itself swings with a pixel of corner
+    error; these readings do not depend on it.
+    """
+    return [rectified_aspect(quad), *(rectified_aspect(quad, image_size, k * max(image_size)) for k in PHONE_FOCALS)]
 
 
 def is_plausible_card(quad: np.ndarray, max_cos: float = 0.6, min_side_ratio: float = 0.5) -> bool:

@@ -118,6 +118,24 @@ def test_visible_fraction_matches_the_pixels() -> None:
     assert checked  # some scenes had overlapping cards
 
 
+def test_finger_chance_sets_how_often_a_finger_covers_part_of_the_card() -> None:
+    """The chance is drawn the same way at any setting, so a scene with and without its finger
+    is the same layout: the finger only takes visible card away, and at 0 there is none."""
+    covered = []
+    for seed in range(8):
+        shown = {}
+        for chance in (0.0, 1.0):
+            config = PhotoSimConfig(size=SMALL, hardness=1.0, finger_chance=chance, scale=(0.4, 0.6))
+            photo = simulate_photo([marked_card()], np.random.default_rng(seed), config)
+            shown[chance] = (photo.quads[0], photo.visible_fraction[0])
+        assert np.array_equal(shown[0.0][0], shown[1.0][0])
+        assert shown[1.0][1] <= shown[0.0][1]
+        covered.append(shown[0.0][1] - shown[1.0][1])
+    # (visibility is counted on a coarse label map and capped at 1, so a finger over a sliver
+    # of card may not register: most scenes show it, not all)
+    assert sum(c > 0.01 for c in covered) >= 5 and sum(covered) > 0.15
+
+
 def test_fewer_cards_than_asked_when_cards_are_fewer_and_empty_scene() -> None:
     photo = simulate_photo([marked_card()], np.random.default_rng(0), PhotoSimConfig(size=SMALL, max_cards=4))
     assert photo.card_indices == [0]

@@ -42,6 +42,7 @@ class PhotoSimConfig:
     hardness: float = 1.0
     max_cards: int = 1
     occlusion: bool = True
+    finger_chance: float = 0.3  # of a finger over a card, at hardness 1 (scaled with hardness)
 
     def __post_init__(self) -> None:
         if len(self.size) != 2 or min(self.size) < 64:
@@ -203,7 +204,7 @@ def simulate_photo(cards: Sequence[np.ndarray], rng: np.random.Generator,
     table = layout.table_homography(rng, config.size, config.max_perspective_deg)
     placements = _choose_layout(rng, cards, config, table) if len(cards) else []
     finger = None
-    if placements and config.occlusion and rng.random() < 0.3 * hardness:
+    if placements and config.occlusion and rng.random() < config.finger_chance * hardness:
         finger = layout.finger_for(rng, placements[int(rng.integers(len(placements)))], config.size)
     while True:  # drop cards buried under others, then re-measure what the rest show
         labels = layout.label_map(placements, finger, config.size)

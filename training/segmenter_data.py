@@ -36,6 +36,7 @@ class SegmenterDataConfig:
     empty_share: float = 0.08
     hires_share: float = 0.25  # scenes rendered at 2x and area-downscaled, like the engine's input
     portrait_share: float = 0.3  # scenes rendered portrait and turned, as portrait photos are
+    finger_chance: float = 0.6  # photosim's finger_chance: the amodal label under a finger is rare and hard
     pool_cards: int = 48
 
 
@@ -89,7 +90,8 @@ def sample(
     else:
         max_cards = int(rng.choice(config.max_cards))
         hardness = float(rng.uniform(0.3, 1.0))
-        photo = simulate_photo(cards, rng, PhotoSimConfig(size=size, max_cards=max_cards, hardness=hardness))
+        photo = simulate_photo(cards, rng, PhotoSimConfig(size=size, max_cards=max_cards, hardness=hardness,
+                                                          finger_chance=config.finger_chance))
     image, quads = photo.image, [q / scale for q in photo.quads]
     if scale != 1:
         image = cv2.resize(image, (size[0] // scale, size[1] // scale), interpolation=cv2.INTER_AREA)

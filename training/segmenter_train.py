@@ -34,7 +34,7 @@ CLASS_WEIGHTS = (1.0, 1.0, 3.0)  # the thin boundary band is what separates card
 
 @dataclass(frozen=True)
 class SegmenterTrainConfig:
-    steps: int = 1000
+    steps: int = 4000
     batch_size: int = 12
     learning_rate: float = 3e-3
     warmup_steps: int = 100

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--out", type=Path, required=True, help="ONNX file to write (checkpoint: same name, .ckpt)")
-    parser.add_argument("--steps", type=positive_int, default=1000, help="optimiser steps (default 1000)")
+    parser.add_argument("--steps", type=positive_int, default=4000, help="optimiser steps (default 4000)")
     parser.add_argument("--batch-size", type=positive_int, default=12, help="scenes per step (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same model")
     parser.add_argument("--scans", type=Path, help="folder of real card scans to mix in (optional)")
