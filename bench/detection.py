@@ -8,7 +8,9 @@ on whatever else the machine is doing: run it a few times and compare medians.
 `--modes` compares proposal sources on the very same photos and scenes, interleaved per
 image so machine load hits every mode alike: `default` (what detect_cards does),
 `classical`, `learned` (segmenter only) and `combined` (both, classical outlines kept
-only where the segmenter sees card). Run:
+only where the segmenter sees card). `--other-segmenter FILE` adds mode `other`: the default
+detector with another segmenter model, to compare a retrained one with the shipped one, and
+`--finger-chance 1` puts a finger over a card in every scene. Run:
 
     .venv/bin/python -m bench.detection [--data /work/shared/data] [--scenes 60] [--modes classical,learned]
 """
@@ -25,11 +27,12 @@ import cv2
 import numpy as np
 
 from engine.decode import decode_image
-from engine.detect import DetectedCard, detect_cards, detect_cards_using
-from engine.segmenter import default_segmenter
+from engine.detect import CLASSICAL_WITH_LEARNED, DetectedCard, detect_cards, detect_cards_using
 from engine.quad import quad_iou
+from engine.segmenter import CardSegmenter, default_segmenter
 from tests.scenes import corner_error
 from training.evaluate import VISIBLE_ENOUGH
+from training.photosim import PhotoSimConfig, simulate_photo
 
 OUT_DIR = Path(__file__).parent / "out"
 TILE = 360
@@ -38,7 +41,7 @@ TILE = 360
 Detector = Callable[[np.ndarray], list[DetectedCard]]
 
 
-def _detectors(names: list[str]) -> dict[str, Detector]:
+def _detectors(names: list[str], other_segmenter: Path | None) -> dict[str, Detector]:
     segmenter = default_segmenter()
     if segmenter is None and any(name in ("learned", "combined") for name in names):
         raise SystemExit("the learned modes need engine/models/card_segmenter.onnx")
@@ -48,6 +51,10 @@ def _detectors(names: list[str]) -> dict[str, Detector]:
         "learned": lambda rgb: detect_cards_using(rgb, segmenter, classical=False),
         "combined": lambda rgb: detect_cards_using(rgb, segmenter, classical=True),
     }
+    if other_segmenter is not None:
+        other = CardSegmenter(other_segmenter)
+        chosen["other"] = lambda rgb: detect_cards_using(rgb, other, classical=CLASSICAL_WITH_LEARNED)
+        names = [*names, "other"]
     unknown = set(names) - set(chosen)
     if unknown:
         raise SystemExit(f"unknown modes {sorted(unknown)}; choose from {sorted(chosen)}")
@@ -60,8 +67,11 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=60, help="photosim scenes per layout")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", default="default", help="comma-separated: default, classical, learned, combined")
+    parser.add_argument("--other-segmenter", type=Path, help="segmenter ONNX to compare as mode 'other'")
+    parser.add_argument("--finger-chance", type=float, default=PhotoSimConfig.finger_chance,
+                        help="photosim's chance of a finger over a card (default %(default)s)")
     args = parser.parse_args()
-    detectors = _detectors([name.strip() for name in args.modes.split(",") if name.strip()])
+    detectors = _detectors([name.strip() for name in args.modes.split(",") if name.strip()], args.other_segmenter)
     decode_ms: list[float] = []
     timings: dict[str, dict[str, list[float]]] = {name: {"real": [], "photosim": []} for name in detectors}
     if (args.data / "photos.csv").exists():
@@ -69,7 +79,7 @@ def main() -> int:
     else:
         print(f"no real photos at {args.data}; skipping that part")
     for max_cards in (1, 4):
-        bench_simulated(args.scenes, args.seed + max_cards, max_cards, detectors, timings)
+        bench_simulated(args.scenes, args.seed + max_cards, max_cards, detectors, timings, args.finger_chance)
     if decode_ms:
         p50, p95 = np.percentile(decode_ms, [50, 95])
         print(f"latency decode: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(decode_ms)} images")
@@ -126,25 +136,24 @@ def bench_real(data: Path, detectors: dict[str, Detector], decode_ms: list[float
         )
 
 
-def _photosim_scenes(count: int, rng: np.random.Generator, max_cards: int) -> list:
+def _photosim_scenes(count: int, rng: np.random.Generator, max_cards: int, finger_chance: float) -> list:
     """(image, true quads, visible fractions) from training.photosim at its default hardness."""
     from training.cardgen import random_spec, render_card
-    from training.photosim import PhotoSimConfig, simulate_photo
 
     cards = [render_card(random_spec(f"Card {i}", rng)) for i in range(12)]
-    config = PhotoSimConfig(max_cards=max_cards)
+    config = PhotoSimConfig(max_cards=max_cards, finger_chance=finger_chance)
     photos = (simulate_photo(cards, rng, config) for _ in range(count))
     return [(photo.image, photo.quads, photo.visible_fraction) for photo in photos]
 
 
 def bench_simulated(count: int, seed: int, max_cards: int, detectors: dict[str, Detector],
-                    timings: dict[str, dict[str, list[float]]]) -> None:
+                    timings: dict[str, dict[str, list[float]]], finger_chance: float) -> None:
     """Recall at IoU >= 0.8 over cards at least 85% visible (the targets' definition)."""
     rng = np.random.default_rng(seed)
     errors: dict[str, list[float]] = {name: [] for name in detectors}
     ious: dict[str, list[float]] = {name: [] for name in detectors}
     extra = dict.fromkeys(detectors, 0)
-    for image, quads, visible in _photosim_scenes(count, rng, max_cards):
+    for image, quads, visible in _photosim_scenes(count, rng, max_cards, finger_chance):
         for name, detect in detectors.items():
             cards = _timed(detect, image, timings[name]["photosim"])
             matched = set()
@@ -162,7 +171,7 @@ def bench_simulated(count: int, seed: int, max_cards: int, detectors: dict[str, 
     for name in detectors:
         ious_arr, errors_arr = np.array(ious[name]), np.array(errors[name])
         print(
-            f"[{name}] photosim max_cards={max_cards}: {count} scenes, {len(ious_arr)} cards >= "
+            f"[{name}] photosim max_cards={max_cards}, finger chance {finger_chance:g}: {count} scenes, {len(ious_arr)} cards >= "
             f"{VISIBLE_ENOUGH:.0%} visible, recall IoU>=0.8 {np.mean(ious_arr >= 0.8):.1%} "
             f"(IoU>=0.5 {np.mean(ious_arr >= 0.5):.1%}), corner error median "
             f"{np.median(errors_arr) * 100:.2f}% of card height (missed cards count as infinite), "
