@@ -19,6 +19,8 @@ recognizer keeps whichever the gallery knows best.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import cv2
 import numpy as np
 
@@ -56,17 +58,12 @@ def complete_cut_card(quad: np.ndarray, image_size: tuple[int, int], tolerance: 
     x0, x1, away, normal = plane
     width = float(np.linalg.norm(x1 - x0))
     shown = max(float((camera.on_plane(b, x0, normal) - x) @ away) for b, x in ((b0, x0), (b1, x1))) / width
-    completions = []
-    for length in (CARD_ASPECT, 1.0 / CARD_ASPECT):  # card lengths along the cut sides, in widths of A
-        if shown > LENGTH_SLACK * length:
-            continue
+
+    def hidden_at(length: float) -> list[np.ndarray] | None:
         hidden = [camera.project(x + length * width * away) for x in (x1, x0)]
-        if any(h is None for h in hidden):
-            continue
-        card = _card(a0, a1, hidden, image_size)
-        if card is not None:
-            completions.append(card)
-    return completions or _flat_completions(a0, a1, b0, b1, image_size)
+        return None if any(h is None for h in hidden) else hidden
+
+    return _completions(a0, a1, shown, hidden_at, image_size) or _flat_completions(a0, a1, b0, b1, image_size)
 
 
 def _flat_completions(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray,
@@ -81,21 +78,27 @@ def _flat_completions(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.nda
     span = float(np.linalg.norm(a1 - a0))
     ways = [(b - a) / max(float(np.linalg.norm(b - a)), 1e-9) for a, b in ((a1, b1), (a0, b0))]
     shown = max(float(np.linalg.norm(b0 - a0)), float(np.linalg.norm(b1 - a1))) / span
+    return _completions(a0, a1, shown, lambda length: [a + length * span * way for a, way in zip((a1, a0), ways)],
+                        image_size)
+
+
+def _completions(a0: np.ndarray, a1: np.ndarray, shown: float,
+                 hidden_at: Callable[[float], list[np.ndarray] | None], image_size: tuple[int, int]) -> list[np.ndarray]:
+    """Whole cards for each length the cut sides may have (in widths of side A: short side or
+    long one) that the `shown` part of them leaves room for; `hidden_at(length)` gives the
+    hidden corners beyond a1 and a0, or None. A card must be a card's shape with enough of it
+    in the photo (MIN_IN_VIEW)."""
     completions = []
     for length in (CARD_ASPECT, 1.0 / CARD_ASPECT):
         if shown > LENGTH_SLACK * length:
             continue
-        card = _card(a0, a1, [a + length * span * way for a, way in zip((a1, a0), ways)], image_size)
-        if card is not None:
+        hidden = hidden_at(length)
+        if hidden is None:
+            continue
+        card = order_corners(np.float32([a0, a1, hidden[0], hidden[1]]), image_size)
+        if is_plausible_card(card) and _share_in_view(card, image_size) >= MIN_IN_VIEW:
             completions.append(card)
     return completions
-
-
-def _card(a0: np.ndarray, a1: np.ndarray, hidden: list[np.ndarray], image_size: tuple[int, int]) -> np.ndarray | None:
-    """The ordered quad of corners a0, a1 and the hidden ones beyond a1 and a0, if it is a
-    card's shape with enough of it in the photo (MIN_IN_VIEW)."""
-    card = order_corners(np.float32([a0, a1, hidden[0], hidden[1]]), image_size)
-    return card if is_plausible_card(card) and _share_in_view(card, image_size) >= MIN_IN_VIEW else None
 
 
 def _share_in_view(quad: np.ndarray, image_size: tuple[int, int]) -> float:
