@@ -54,6 +54,7 @@ PIECE_ASPECT_ERROR = 0.1  # a segmented quad this far off a card's shape may be 
 PATCH_GROWTH = 1.2  # least area of a patch outline over a piece's for it to be another reading
 PATCH_SCORE = 0.5  # of a small card outlined by its patch alone: below any well-filled blob's
 PIECE_INSIDE = 0.7  # least share of such a piece's quad inside the patch outline (its own fit is rough)
+SPLIT_FILL = 0.75  # least share of a patch outline two pieces of one split card fill together
 MIN_CARD_SHARE = 0.6  # of a classical quad the segmenter must call card, when both run
 AGREEING_IOU = 0.8  # a classical quad this close to a segmented card outlines that card
 ENCLOSED = 0.9  # share of a segmented quad inside a classical one for the classical one to enclose it
@@ -77,7 +78,9 @@ class DetectedCard:
     readings: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
     """Other (quad, crop) readings of this card that geometry can't rule out: a quarter turn
     when the outline's shape leaves that open, the piece of an enclosing outline that may be
-    a card on top of a pile; the recognizer keeps the one the gallery knows best."""
+    a card on top of a pile, the whole outline around a piece of a split card; the
+    recognizer keeps the one the gallery knows best (and answers a card once when two
+    pieces keep its whole outline)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ class _Candidate:
     area: float
     alternatives: tuple[np.ndarray, ...] = ()
     """Other outlines of this card for the gallery to judge: the segmented pieces of a split
-    card this enclosing outline stands in for, or the other completion of a card the frame cuts."""
+    card this enclosing outline stands in for, the patch outline around a piece, or the other
+    completion of a card the frame cuts."""
 
 
 def detect_cards(
@@ -273,32 +277,63 @@ def _patch_candidates(segmentation: Segmentation, origin: np.ndarray, image_size
 
 def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentation,
                          image_size: tuple[int, int]) -> list[_Candidate]:
-    """Give an ill-shaped segmented piece the outline of the card-shaped patch around it
-    as another reading.
+    """Give segmented pieces the outline of the card-shaped patch around them as another reading.
 
     The network sometimes draws a card's own frame lines (its text box, its art) as
-    boundary: the piece it leaves is no card's shape, though the patch around it still has
-    the card's outline. Two cards that touch make a card-shaped patch too (side by side
-    they are nearly 63:88), but each of them is a well-shaped piece, so only pieces clearly
-    off a card's shape get the patch, and only a patch holding no well-shaped card: in a
-    pile the covered cards are ill-shaped pieces, and the pile's outline is the top card's
-    no more than theirs. The gallery decides (DetectedCard.readings).
+    boundary, and what it leaves is either one piece of no card's shape or, on a steeply
+    tilted or small card, several pieces that each pass for a card, while the patch around
+    them still has the card's outline. Two cards that touch make a card-shaped patch too
+    (side by side they are nearly 63:88), but each of them is a well-shaped piece, so a lone
+    piece gets the patch only when it is clearly off a card's shape and the patch holds no
+    well-shaped card: in a pile the covered cards are ill-shaped pieces, and the pile's
+    outline is the top card's no more than theirs. Two pieces get it when together they
+    fill it and it fits a card's shape better than the worse of them
+    (`_with_split_card_outlines`). The gallery decides (DetectedCard.readings).
     """
-    ill_shaped = [_aspect_error(c.quad, image_size) > PIECE_ASPECT_ERROR for c in candidates]
+    errors = [_aspect_error(c.quad, image_size) for c in candidates]
+    patches = [(quad, error) for quad in segmentation.patch_quads() if is_plausible_card(quad)
+               and (error := _aspect_error(quad, image_size)) <= ASPECT_TOLERANCE]
+    candidates = _with_split_card_outlines(candidates, errors, patches)
+    ill_shaped = [error > PIECE_ASPECT_ERROR for error in errors]
     if not any(ill_shaped):
         return candidates
     well_shaped = [c.quad.mean(axis=0) for c, ill in zip(candidates, ill_shaped) if not ill]
-    patches = [quad for quad in segmentation.patch_quads()
-               if is_plausible_card(quad) and _aspect_error(quad, image_size) <= ASPECT_TOLERANCE
-               and not any(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in well_shaped)]
+    outlines = [quad for quad, _ in patches
+                if not any(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in well_shaped)]
     out = []
     for candidate, ill in zip(candidates, ill_shaped):
         if ill:
-            around = [quad for quad in patches
-                      if quad_area(quad) > PATCH_GROWTH * candidate.area and quad_iou(candidate.quad, quad)[1] >= PIECE_INSIDE]
+            around = [quad for quad in outlines if _holds_piece(quad, candidate)
+                      and all(quad is not other for other in candidate.alternatives)]
             candidate = replace(candidate, alternatives=candidate.alternatives + tuple(around[:1]))
         out.append(candidate)
     return out
+
+
+def _with_split_card_outlines(candidates: list[_Candidate], errors: list[float],
+                              patches: list[tuple[np.ndarray, float]]) -> list[_Candidate]:
+    """Two pieces that fill a patch better card-shaped than the worse of them get it as
+    another reading.
+
+    A frame line drawn as boundary splits a card in two pieces that together fill its
+    outline. Touching cards make such patches too (two side by side are nearly a card
+    turned; three or four are a row or a grid), so the pieces stay cards of their own;
+    where the gallery knows the patch's crop better than the pieces', they are one split
+    card and the recognizer answers it once.
+    """
+    out = list(candidates)
+    for patch, patch_error in patches:
+        inside = [i for i, c in enumerate(out) if _holds_piece(patch, c)]
+        if (len(inside) == 2 and patch_error < max(errors[i] for i in inside)
+                and sum(out[i].area for i in inside) >= SPLIT_FILL * quad_area(patch)):
+            for i in inside:
+                out[i] = replace(out[i], alternatives=out[i].alternatives + (patch,))
+    return out
+
+
+def _holds_piece(patch: np.ndarray, piece: _Candidate) -> bool:
+    """True when a patch outline is clearly larger than a segmented quad and holds most of it."""
+    return quad_area(patch) > PATCH_GROWTH * piece.area and quad_iou(piece.quad, patch)[1] >= PIECE_INSIDE
 
 
 def _aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:

@@ -29,11 +29,15 @@ from engine.decode import decode_image
 from engine.detect import DetectedCard, detect_cards
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
+from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
 
 log = logging.getLogger(__name__)
+
+SAME_OUTLINE_IOU = 0.9
+"""Two detected cards whose chosen readings overlap this much are one card, answered once."""
 
 WHOLE_FRAME_MIN_CONFIDENCE = 0.2
 """A whole-frame fallback (no card outline seen) below this is reported as no card at all."""
@@ -191,17 +195,20 @@ class Recognizer:
         out: list[list[Candidates]] = []
         i, other = 0, len(cards)
         for p in prepared:
-            per_photo = []
+            per_photo, chosen = [], []
             for card in p.cards:
                 row, card_quad, crop = i, card.quad, card.crop
                 for reading in card.readings:  # keep whichever reading the gallery knows best
                     if scores[other, 0] > scores[row, 0]:
                         row, (card_quad, crop) = other, reading
                     other += 1
+                i += 1
+                if any(quad_iou(card_quad, seen)[0] >= SAME_OUTLINE_IOU for seen in chosen):
+                    continue  # pieces of one split card that both chose its whole outline
+                chosen.append(card_quad)
                 matches = self._matches(scores[row], rows[row])
                 quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)
                 per_photo.append(Candidates(quad, matches, card.whole_frame, crop))  # type: ignore[arg-type]
-                i += 1
             out.append(per_photo)
         return out, timings
 

@@ -168,6 +168,23 @@ def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
     assert np.allclose(np.asarray(answer.quad), quads[right_reading])
 
 
+def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
+        recognizer: Recognizer, demo_gallery: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A card the segmenter split in two: each half carries the whole outline as a reading.
+    item = read_gallery(demo_gallery)[2]
+    width, height = recognizer.embedder.input_size
+    upright = np.asarray(Image.fromarray(load_card_image(item.image_path)).resize((width, height)))
+    whole = np.float32([[100, 100], [300, 100], [300, 380], [100, 380]])
+    top, bottom = whole.copy(), whole.copy()
+    top[2:, 1] = bottom[:2, 1] = 240
+    halves = [DetectedCard(quad=half, crop=np.full_like(upright, grey), score=1.0, whole_frame=False,
+                           readings=((whole.copy(), upright),)) for half, grey in ((top, 90), (bottom, 160))]
+    monkeypatch.setattr(recognizer_module, "detect_cards", lambda *args, **kwargs: halves)
+    (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
+    assert answer.match.name == item.entry.name
+    assert np.allclose(np.asarray(answer.quad), whole)
+
+
 def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",

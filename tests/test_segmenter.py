@@ -247,6 +247,32 @@ def test_touching_cards_do_not_take_their_patch_as_a_reading() -> None:
     assert all(card.readings == () for card in cards)
 
 
+def test_a_card_split_into_two_card_shaped_halves_has_its_whole_outline_as_their_reading() -> None:
+    # Split across its middle, a card is two halves of a card's shape turned a quarter: both
+    # pass for cards, and only the patch around them outlines the real one.
+    truth = card_quad((600, 450), 500, 8)
+    scene = make_scene(np.random.default_rng(4), [truth], size=(1200, 900))
+    scale = np.float32(MAP_SIZE) / np.float32([1200, 900])
+    classes = _split_across(truth * scale, 0.5)
+    cards = detect_cards_using(scene.image, _MapSegmenter(classes), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 2
+    for card in cards:
+        assert corner_error(card.quad, truth) > 0.2  # a half
+        assert min(corner_error(quad, truth) for quad, _ in card.readings) < 0.02
+
+
+def test_a_grid_of_touching_cards_does_not_take_its_patch_as_a_reading() -> None:
+    # Four cards in a 2x2 grid fill a patch of a card's shape turned, as two halves of one card would.
+    height = 80.0
+    width = height * CARD_SIZE[0] / CARD_SIZE[1]
+    quads = [card_quad((70 + dx * width, 16 + dy * height), height, 0) for dx in (0.5, 1.5) for dy in (0.5, 1.5)]
+    classes = label_map(quads, MAP_SIZE)
+    image = np.full((MAP_SIZE[1] * 4, MAP_SIZE[0] * 4, 3), 90, np.uint8)
+    cards = detect_cards_using(image, _MapSegmenter(classes), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 4
+    assert all(card.readings == () for card in cards)
+
+
 class _CrossedSegmenter(TruthSegmenter):
     """Draws each card's diagonals as boundary: its interior falls apart into triangles."""
 
