@@ -34,6 +34,7 @@ MIN_FILL = 0.75  # blob area over quad area (and its inverse): below it the blob
 MIN_BLOB_PIXELS = 40  # a card whose interior blob is smaller is too small to read
 _BAND_REACH = 3 * BAND_RADIUS + 1  # how far out from a blob its band is looked for
 _SIDE_SPAN = (0.15, 0.85)  # part of each side whose outline points the line fit uses
+_OFF_FRAME_REACH = 0.1  # of a cut blob's size: how far past the frame its simplified outline may reach
 _MAX_CORNER_COS = 0.6  # |cos| of a card corner's angle seen under a hand-held photo's perspective
 
 
@@ -313,11 +314,14 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
     points = contour.reshape(-1, 2).astype(np.float32)
     points = points[(points[:, 0] > x0 + near) & (points[:, 0] < x1 - near)
                     & (points[:, 1] > y0 + near) & (points[:, 1] < y1 - near)]
+    # Simplified, the hull's polygon may reach a little past the frame where it runs across a
+    # frame corner; far past it, the polygon has made one long side of a card side and the frame.
+    beyond = near + _OFF_FRAME_REACH * np.sqrt(max(cv2.contourArea(hull), 1.0))
     fallback = None
     for sides in (4, 5):
         polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
-        if len(polygon) != sides:
-            continue
+        if len(polygon) != sides or not _within(polygon, frame, beyond):
+            continue  # a vertex far beyond the photo: a side in view was swallowed into a frame stretch
         along = [_along_frame(polygon[i], polygon[(i + 1) % sides], frame, near) for i in range(sides)]
         card_sides = sides - sum(along)
         first = next((i for i in range(sides) if along[i - 1] and not along[i]), None)
@@ -354,6 +358,13 @@ def _along_frame(a: np.ndarray, b: np.ndarray, frame: np.ndarray, near: float) -
     x0, y0, x1, y1 = frame
     return bool(max(a[0], b[0]) <= x0 + near or min(a[0], b[0]) >= x1 - near
                 or max(a[1], b[1]) <= y0 + near or min(a[1], b[1]) >= y1 - near)
+
+
+def _within(points: np.ndarray, frame: np.ndarray, near: float) -> bool:
+    """Whether every point lies inside the frame (x0, y0, x1, y1), give or take `near`."""
+    x0, y0, x1, y1 = frame
+    return bool((points[:, 0] >= x0 - near).all() and (points[:, 0] <= x1 + near).all()
+                and (points[:, 1] >= y0 - near).all() and (points[:, 1] <= y1 + near).all())
 
 
 def _hull_error(hull: np.ndarray, polygon: np.ndarray) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from tests.truth_segmenter import TruthSegmenter
 from training.segmenter_data import label_map
 
 SIZE = (1600, 1200)
+DATA = Path(__file__).parent / "data"
 
 
 def _seen(card: np.ndarray) -> np.ndarray:
@@ -104,6 +107,18 @@ def test_a_short_card_side_beside_the_frame_keeps_its_corner(centre_y: float) ->
     (blob,) = quads_from_classes(label_map([truth], size), frame_cuts=True)
     assert not blob.cut  # the hidden corner is where the two sides running off meet
     assert min(np.abs(np.roll(blob.quad, k, axis=0) - truth).max() for k in range(4)) < 1.5
+
+
+def test_a_card_side_beside_a_frame_corner_is_not_run_on_past_the_photo() -> None:
+    # The shipped segmenter's class map of a simulated photo (tests/data/cut_card_classes.png):
+    # a card off the right edge with corners a pixel or two from the top and bottom edges. Its
+    # blob-plus-band outline simplified to four sides runs the short side in view on along the
+    # frame to a vertex 33 px below the photo; that reading is not a card cut once, and the
+    # five-sided one (four card sides, the corner off the frame where two of them meet) is.
+    classes = cv2.imread(str(DATA / "cut_card_classes.png"), cv2.IMREAD_GRAYSCALE)
+    truth = np.float32([[78.9, 30.9], [132.0, 1.6], [199.4, 73.4], [137.2, 115.5]])
+    (blob,) = quads_from_classes(classes, frame_cuts=True)
+    assert min(np.abs(np.roll(blob.quad, k, axis=0) - truth).max() for k in range(4)) < 3.0
 
 
 def test_detection_returns_the_whole_card_running_off_the_photo() -> None:
