@@ -49,6 +49,7 @@ _SUPPORT_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
 LEARNED_ASPECT_TOLERANCE = 0.3  # relative; segmenter quads are coarser than contour quads
+LEARNED_MAX_COS = 0.7  # |cos| of a segmented card's corners: a steeply tilted card shows 45-135 degrees
 CUT_TOLERANCE = 1.5  # class-map pixels from the frame edge within which a segmented corner is on it
 PIECE_ASPECT_ERROR = 0.1  # a segmented quad this far off a card's shape may be a piece of one
 PATCH_GROWTH = 1.2  # least area of a patch outline over a piece's for it to be another reading
@@ -362,7 +363,7 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
             continue  # one side is the frame's: no card's outline, and too little shows to complete
         quad, *alternatives = completions
         area = quad_area(quad)
-        if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad):
+        if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad, max_cos=LEARNED_MAX_COS):
             continue
         shape_error = _aspect_error(quad, image_size)
         if shape_error > LEARNED_ASPECT_TOLERANCE:  # more slack than classical quads get

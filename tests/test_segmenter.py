@@ -262,6 +262,17 @@ def test_a_grid_of_touching_cards_does_not_take_its_patch_as_a_reading() -> None
     assert all(card.readings == () for card in cards)
 
 
+def test_a_steeply_tilted_card_with_corners_past_53_degrees_is_found() -> None:
+    # A simulated photo's card (seed 7, photo 72, twice the size): tilted away and turned, its
+    # corners are 51-129 degrees, past the 53-127 that classical contours must keep; the
+    # segmenter's blob of it is still a card.
+    truth = np.float32([[736, 402], [648, 312], [698, 120], [776, 218]])
+    scene = make_scene(np.random.default_rng(5), [truth], size=(1280, 960))
+    cards = detect_cards_using(scene.image, TruthSegmenter([truth], (1280, 960)), classical=False)  # type: ignore[arg-type]
+    assert len(cards) == 1 and not cards[0].whole_frame
+    assert corner_error(cards[0].quad, truth) < 0.06
+
+
 class _CrossedSegmenter(TruthSegmenter):
     """Draws each card's diagonals as boundary: its interior falls apart into triangles."""
 
