@@ -292,10 +292,12 @@ def _with_patch_outlines(candidates: list[_Candidate], segmentation: Segmentatio
     (`_with_split_card_outlines`). The gallery decides (DetectedCard.readings).
     """
     errors = [_aspect_error(c.quad, image_size) for c in candidates]
+    ill_shaped = [error > PIECE_ASPECT_ERROR for error in errors]
+    if len(candidates) < 2 and not any(ill_shaped):
+        return candidates  # no two pieces and no ill-shaped one: the patch fits would go unused
     patches = [(quad, error) for quad in segmentation.patch_quads() if is_plausible_card(quad)
                and (error := _aspect_error(quad, image_size)) <= ASPECT_TOLERANCE]
     candidates = _with_split_card_outlines(candidates, errors, patches)
-    ill_shaped = [error > PIECE_ASPECT_ERROR for error in errors]
     if not any(ill_shaped):
         return candidates
     well_shaped = [c.quad.mean(axis=0) for c, ill in zip(candidates, ill_shaped) if not ill]
