@@ -317,10 +317,11 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
     # Simplified, the hull's polygon may reach a little past the frame where it runs across a
     # frame corner; far past it, the polygon has made one long side of a card side and the frame.
     beyond = near + _OFF_FRAME_REACH * np.sqrt(max(cv2.contourArea(hull), 1.0))
+    reach = frame + np.float32([-beyond, -beyond, beyond, beyond])
     fallback = None
     for sides in (4, 5):
         polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
-        if len(polygon) != sides or not _within(polygon, frame, beyond):
+        if len(polygon) != sides or not all(box_holds(reach, vertex) for vertex in polygon):
             continue  # a vertex far beyond the photo: a side in view was swallowed into a frame stretch
         along = [_along_frame(polygon[i], polygon[(i + 1) % sides], frame, near) for i in range(sides)]
         card_sides = sides - sum(along)
@@ -358,13 +359,6 @@ def _along_frame(a: np.ndarray, b: np.ndarray, frame: np.ndarray, near: float) -
     x0, y0, x1, y1 = frame
     return bool(max(a[0], b[0]) <= x0 + near or min(a[0], b[0]) >= x1 - near
                 or max(a[1], b[1]) <= y0 + near or min(a[1], b[1]) >= y1 - near)
-
-
-def _within(points: np.ndarray, frame: np.ndarray, near: float) -> bool:
-    """Whether every point lies inside the frame (x0, y0, x1, y1), give or take `near`."""
-    x0, y0, x1, y1 = frame
-    return bool((points[:, 0] >= x0 - near).all() and (points[:, 0] <= x1 + near).all()
-                and (points[:, 1] >= y0 - near).all() and (points[:, 1] <= y1 + near).all())
 
 
 def _hull_error(hull: np.ndarray, polygon: np.ndarray) -> float:
