@@ -88,7 +88,31 @@ class CardEmbedder(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.embed_features(self.early_features(images, 0), 0)
+
+    def early_features(self, images: torch.Tensor, blocks: int) -> torch.Tensor:
+        """The stem and the first `blocks` blocks: the part training keeps frozen, so that it
+        can run without gradients (and in bfloat16), and a fixed input's result can be kept."""
+        bb = self.backbone
         x = images.permute(0, 3, 1, 2).float()
-        x = (x - self.mean) / self.std
-        x = self.backbone.extract_features(x)
+        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+        x = bb._swish(bb._bn0(bb._conv_stem(x)))
+        for idx in range(blocks):
+            x = self._block(idx, x)
+        return x
+
+    def embed_features(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
+        """The rest of the network after `early_features(..., blocks)`: unit embeddings."""
+        bb = self.backbone
+        for idx in range(blocks, len(bb._blocks)):
+            x = self._block(idx, x)
+        x = bb._swish(bb._bn1(bb._conv_head(x)))
         return F.normalize(self.head(self.pool(x)), dim=1)
+
+    def _block(self, idx: int, x: torch.Tensor) -> torch.Tensor:
+        """Block `idx` as the backbone's own extract_features runs it (drop-connect by depth)."""
+        bb = self.backbone
+        rate = bb._global_params.drop_connect_rate
+        if rate:
+            rate *= float(idx) / len(bb._blocks)
+        return bb._blocks[idx](x, drop_connect_rate=rate)

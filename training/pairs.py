@@ -38,17 +38,23 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return self.steps
 
+    @property
+    def preloaded(self) -> bool:
+        return self._cache is not None
+
     def reference(self, i: int) -> np.ndarray:
         return self._cache[i] if self._cache is not None else load_card_image(self.paths[i], self.size)
 
-    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(references, photos, card indices, half-turned flags) of one batch."""
         rng = np.random.default_rng([self.seed, step])
         cards = rng.choice(len(self.paths), size=self.batch, replace=False)
-        refs, photos = [], []
+        refs, photos, turned = [], [], []
         for c in cards:
             ref = self.reference(int(c))
             photo = augment_crop(ref, rng, hardness=self.hardness, out_size=self.size)
-            if rng.random() < 0.5:  # the index holds both half-turns; learn both
+            turned.append(bool(rng.random() < 0.5))
+            if turned[-1]:  # the index holds both half-turns; learn both
                 ref, photo = ref[::-1, ::-1], photo[::-1, ::-1]
             refs.append(np.ascontiguousarray(ref))
             photos.append(np.ascontiguousarray(photo))
@@ -56,4 +62,5 @@ class PairDataset(Dataset):
             torch.from_numpy(np.stack(refs)),
             torch.from_numpy(np.stack(photos)),
             torch.from_numpy(cards.astype(np.int64)),
+            torch.tensor(turned),
         )

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from cardsight.config import ConfigError
 from training.config import RunConfig, load_run_config
+from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision
 from training.losses import make_loss
 from training.model import CardEmbedder
 from training.pairs import PairDataset
@@ -41,13 +42,10 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def freeze_leading_blocks(model: CardEmbedder, count: int) -> None:
-    """Keep the stem and the first `count` blocks at ImageNet weights and statistics."""
-    bb = model.backbone
-    frozen = [bb._conv_stem, bb._bn0, *bb._blocks[:count]]
-    for module in frozen:
-        module.requires_grad_(False)
-    model.frozen_modules = frozen  # type: ignore[attr-defined]
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _train_mode(model: CardEmbedder) -> None:
@@ -108,10 +106,13 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
     device = pick_device(tc.device)
+    # Faiss and torch share one OpenMP runtime: the engine's one-thread Faiss setting, made
+    # when engine.search is imported (the CLI does), would leave torch a single core.
+    torch.set_num_threads(_usable_cores())
     torch.manual_seed(tc.seed)
     model = CardEmbedder(cfg.model)
     freeze_leading_blocks(model, tc.frozen_blocks)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last)
     head = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
     body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone.")]
     optimiser = torch.optim.AdamW(
@@ -148,11 +149,17 @@ def train(
         dataset, batch_size=None, sampler=range(start, tc.steps), num_workers=tc.workers,
         persistent_workers=False, prefetch_factor=2 if tc.workers else None,
     )
+    frozen = tc.frozen_blocks
+    _train_mode(model)
+    cached = ReferenceFeatures(model, dataset, frozen, device) if dataset.preloaded and start < tc.steps else None
     bar = tqdm(total=tc.steps, initial=start, desc="train", unit="step", disable=not progress)
     started, last_loss = time.perf_counter(), float("nan")
-    for step, (refs, photos, _) in zip(range(start, tc.steps), loader):
+    for step, (refs, photos, cards, turned) in zip(range(start, tc.steps), loader):
         _train_mode(model)
-        emb = model(torch.cat([refs, photos]).to(device))
+        with torch.no_grad(), frozen_precision(device):
+            photo_x = model.early_features(photos.to(device), frozen)
+            ref_x = cached.lookup(cards, turned) if cached else model.early_features(refs.to(device), frozen)
+        emb = model.embed_features(torch.cat([ref_x, photo_x]).float(), frozen)
         loss = loss_fn(emb[len(refs):], emb[: len(refs)])
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
