@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
@@ -229,3 +231,28 @@ def test_large_tilted_card_in_a_4_3_photo_is_not_whole_frame() -> None:
     assert len(cards) == 1
     assert not cards[0].whole_frame
     assert corner_error(cards[0].quad, truth) < CORNER_TOLERANCE
+
+
+def _detect_in_child(image: np.ndarray, out: Any) -> None:
+    out.put([card.quad for card in detect_cards(image)])
+
+
+def test_a_forked_child_detects_after_its_parent_did() -> None:
+    """The segmenter runs in a worker thread, which a forked child does not inherit."""
+    import multiprocessing
+
+    rng = np.random.default_rng(400)
+    truth = card_quad((600, 450), 560, 30)
+    scene = make_scene(rng, [truth])
+    expected = detect_cards(scene.image)  # the parent's worker thread now exists
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_detect_in_child, args=(scene.image, out))
+    child.start()
+    try:
+        quads = out.get(timeout=60)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert [q.tolist() for q in quads] == [c.quad.tolist() for c in expected]
