@@ -20,7 +20,7 @@ test: setup
 
 # The recorded recognition benchmark: train on the team's 708 scans, index them, measure.
 # The recorded model is the default run extended from 1000 to 2000, 3000, then 4000 steps
-# (~54-65 min each stage on two cores).
+# (~25 min each stage on two cores).
 SCANS ?= ../shared/data
 bench: setup
 	$(BIN)/cardsight train --gallery $(SCANS) --out var/runs/scans708 --config training/default.toml

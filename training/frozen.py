@@ -32,10 +32,10 @@ def frozen_precision(device: torch.device) -> torch.autocast:
     """bfloat16 autocast where the device runs it natively, else a disabled one (float32)."""
     if device.type == "cuda":
         native = torch.cuda.is_bf16_supported()
-    else:
+    else:  # oneDNN also "supports" bfloat16 on plain AVX-512 by emulation, slower than float32
         try:
-            native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        except (AttributeError, RuntimeError):
+            native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        except AttributeError:  # no such probes in this torch: assume the common case, no
             native = False
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(native))
 
