@@ -75,7 +75,7 @@ def _segmenting_thread() -> ThreadPoolExecutor:
 
 _SEGMENTING = _segmenting_thread()
 """The segmenter's single-threaded session runs here while the classical passes run in the
-caller's thread: 2.5-3.7 ms off a photo's detection on two cores, the same outlines. A forked
+caller's thread: 2.4-3.7 ms off a photo's detection on two cores, the same outlines. A forked
 child gets a pool of its own (the parent's thread is not in it, and would never run its work)."""
 
 

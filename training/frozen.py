@@ -1,8 +1,9 @@
 """The leading part of the backbone that fine-tuning keeps at its ImageNet weights.
 
-It costs two thirds of a CPU training step although nothing in it learns, so it runs without
+It cost about half of a CPU training step although nothing in it learns, so it runs without
 gradients, in bfloat16 where the hardware does that natively (3x faster on these cores, with
-AVX-512 BF16), and the references, the same images every step, go through it once per run.
+AVX-512 BF16), and the references, the same images every step, go through it once per run
+(bench/train_speed.py: 2.33 -> 1.43 s a step of 48 pairs).
 """
 
 from __future__ import annotations
