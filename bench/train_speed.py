@@ -1,7 +1,7 @@
 """Seconds per training step of the default config, and what each of the speed-ups gives.
 
-The step training/train.py runs (frozen blocks without gradients, then the rest with
-them, Circle Loss, AdamW) timed on real batches from the gallery, four ways: as it ran
+training.train.train_step (frozen blocks without gradients, then the rest with them,
+Circle Loss, AdamW) timed on real batches from the gallery, four ways: as it ran
 before 2026-12-02's change (torch on one thread, as importing engine.search left it; frozen
 blocks in float32; references through them every step), then with each speed-up added in
 turn. Batches come from the same PairDataset in this process, so only the model's time is
@@ -26,11 +26,12 @@ import torch
 import engine.search  # noqa: F401  (what the CLI imports: Faiss's one-thread setting)
 from bench.recognition import SHARED
 from training.config import load_run_config
-from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision
+from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
 from training.gallery import read_gallery
 from training.losses import make_loss
 from training.model import CardEmbedder
 from training.pairs import PairDataset
+from training.train import train_step
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = (  # (name, all cores, bfloat16 frozen blocks, cached references)
@@ -63,24 +64,15 @@ def main() -> None:
         model = CardEmbedder(cfg.model)
         freeze_leading_blocks(model, tc.frozen_blocks)
         model.to(memory_format=torch.channels_last)
-        for module in model.frozen_modules:
-            module.eval()
         optimiser = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=tc.lr)
         loss_fn = make_loss(tc)
-        precision = (lambda: frozen_precision(device)) if bf16 else nullcontext
+        train_mode(model)
         refs_cached = ReferenceFeatures(model, data, tc.frozen_blocks, device) if cached else None
         times = []
-        for step, (refs, photos, cards, turned) in enumerate(batches):
+        for step, batch in enumerate(batches):
             started = time.perf_counter()
-            with torch.no_grad(), precision():
-                photo_x = model.early_features(photos, tc.frozen_blocks)
-                ref_x = (refs_cached.lookup(cards, turned) if refs_cached
-                         else model.early_features(refs, tc.frozen_blocks))
-            emb = model.embed_features(torch.cat([ref_x, photo_x]).float(), tc.frozen_blocks)
-            loss = loss_fn(emb[len(refs):], emb[: len(refs)])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            precision = frozen_precision(device) if bf16 else nullcontext()
+            train_step(model, optimiser, loss_fn, batch, tc.frozen_blocks, refs_cached, precision)
             if step >= 2:
                 times.append(time.perf_counter() - started)
         per_step = float(np.median(times))

@@ -29,6 +29,13 @@ def freeze_leading_blocks(model: CardEmbedder, count: int) -> None:
     model.frozen_modules = frozen  # type: ignore[attr-defined]
 
 
+def train_mode(model: CardEmbedder) -> None:
+    """Training mode for the learning part; the frozen part keeps its ImageNet statistics."""
+    model.train()
+    for module in getattr(model, "frozen_modules", []):
+        module.eval()
+
+
 def frozen_precision(device: torch.device) -> torch.autocast:
     """bfloat16 autocast where the device runs it natively, else a disabled one (float32)."""
     if device.type == "cuda":

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Sequence
 
@@ -24,8 +25,8 @@ from tqdm import tqdm
 
 from cardsight.config import ConfigError
 from training.config import RunConfig, load_run_config
-from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision
-from training.losses import make_loss
+from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
+from training.losses import LossFn, make_loss
 from training.model import CardEmbedder
 from training.pairs import PairDataset
 
@@ -48,10 +49,25 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _train_mode(model: CardEmbedder) -> None:
-    model.train()
-    for module in getattr(model, "frozen_modules", []):
-        module.eval()
+def train_step(
+    model: CardEmbedder, optimiser: torch.optim.Optimizer, loss_fn: LossFn,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], frozen: int,
+    cached: ReferenceFeatures | None, precision: AbstractContextManager,
+) -> torch.Tensor:
+    """One optimiser step on a PairDataset batch; the frozen blocks run under `precision`
+    without gradients, and the references' come from `cached` when given."""
+    refs, photos, cards, turned = batch
+    device = next(model.parameters()).device
+    train_mode(model)
+    with torch.no_grad(), precision:
+        photo_x = model.early_features(photos.to(device), frozen)
+        ref_x = cached.lookup(cards, turned) if cached else model.early_features(refs.to(device), frozen)
+    emb = model.embed_features(torch.cat([ref_x, photo_x]).float(), frozen)
+    loss = loss_fn(emb[len(refs):], emb[: len(refs)])
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss
 
 
 def _fingerprint(cfg: RunConfig, images: Sequence[Path]) -> str:
@@ -150,20 +166,12 @@ def train(
         persistent_workers=False, prefetch_factor=2 if tc.workers else None,
     )
     frozen = tc.frozen_blocks
-    _train_mode(model)
+    train_mode(model)
     cached = ReferenceFeatures(model, dataset, frozen, device) if dataset.preloaded and start < tc.steps else None
     bar = tqdm(total=tc.steps, initial=start, desc="train", unit="step", disable=not progress)
     started, last_loss = time.perf_counter(), float("nan")
-    for step, (refs, photos, cards, turned) in zip(range(start, tc.steps), loader):
-        _train_mode(model)
-        with torch.no_grad(), frozen_precision(device):
-            photo_x = model.early_features(photos.to(device), frozen)
-            ref_x = cached.lookup(cards, turned) if cached else model.early_features(refs.to(device), frozen)
-        emb = model.embed_features(torch.cat([ref_x, photo_x]).float(), frozen)
-        loss = loss_fn(emb[len(refs):], emb[: len(refs)])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+    for step, batch in zip(range(start, tc.steps), loader):
+        loss = train_step(model, optimiser, loss_fn, batch, frozen, cached, frozen_precision(device))
         scheduler.step()
         last_loss = float(loss.detach())
         bar.set_postfix(loss=f"{last_loss:.3f}")
