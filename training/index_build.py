@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from engine import colour_layout
@@ -72,7 +73,11 @@ def build_artifacts(
         model_source = str(model_dir)
     else:
         cfg = cfg or RunConfig()
-        model = CardEmbedder(cfg.model).eval()
+        # The projection head starts random: seeded, so one config builds one artifact set,
+        # whatever the process drew from torch's generator before.
+        with torch.random.fork_rng():
+            torch.manual_seed(cfg.train.seed)
+            model = CardEmbedder(cfg.model).eval()
         model_source = f"{cfg.model.backbone} (ImageNet, not fine-tuned)"
     with SetWriter(out_root) as writer:
         export_onnx(model, writer.path("model.onnx"))
