@@ -7,7 +7,7 @@ baseline on the same crops: detection rate, top-1/top-5/MRR@5, exact-printing to
 engine's calibration; per-stage latency p50/p95 on 1600×1200 and on 12 MP photos; then the
 same on a gallery padded to 30,000 entries with generated cards. Run from the repo root:
 
-    .venv/bin/python -m bench.recognition --artifacts var/artifacts-scans --model var/runs/scans708
+    .venv/bin/python -m bench.recognition --artifacts var/artifacts-scans --model var/runs/bench-scans708
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ class TrainConfig:
     circle_m: float = 0.4
     circle_gamma: float = 80.0
     triplet_margin: float = 0.1
-    lr: float = 3e-4
+    lr: float = 6e-4
+    """Peak learning rate of the head (warm-up, then cosine decay over `steps`). For the
+    default 1000 steps on the 708 scans 6e-4 read 97.7% on 600 tuning photos, 3e-4 96.8%."""
     backbone_lr_scale: float = 0.3
     weight_decay: float = 1e-4
     frozen_blocks: int = 10
@@ -39,6 +41,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     device: str = "auto"
+
+
+PRECISIONS = ("float32", "int8")
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,15 @@ class IndexConfig:
     first 40 for 96% of the detector's crops; 80 gained 2 of those photos and nothing on the
     benchmark's 30,000-entry gallery."""
 
+    precision: str = "float32"
+    """"float32" or "int8": the served network quantized statically, calibrated on the
+    gallery (training/quantize.py)."""
+
     def __post_init__(self) -> None:
         if self.layout_weight < 0 or self.shortlist < 1:
             raise ValueError("layout_weight must not be negative and shortlist must be at least 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from training.config import RunConfig, load_run_config
 from training.export import export_onnx
 from training.gallery import GalleryItem, load_card_image, read_gallery
 from training.model import CardEmbedder
+from training.quantize import calibration_crops, quantize_embedder
 from training.train import CONFIG, load_trained
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,18 @@ def embed_gallery(
     return vectors, stored
 
 
+def _export(model: CardEmbedder, path: Path, precision: str, items: Sequence[GalleryItem]) -> None:
+    """The served network at `path`; int8 is calibrated on the gallery's own cards."""
+    if precision == "float32":
+        export_onnx(model, path)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        float_model = Path(tmp) / "float32.onnx"
+        export_onnx(model, float_model)
+        size = (model.cfg.input_width, model.cfg.input_height)
+        quantize_embedder(float_model, path, calibration_crops(items, size))
+
+
 def build_artifacts(
     gallery: Path, out_root: Path, *, model_dir: Path | None = None, cfg: RunConfig | None = None,
     progress: bool = True, calibrate_on: Sequence[GalleryItem] | None = None,
@@ -80,7 +94,7 @@ def build_artifacts(
             model = CardEmbedder(cfg.model).eval()
         model_source = f"{cfg.model.backbone} (ImageNet, not fine-tuned)"
     with SetWriter(out_root) as writer:
-        export_onnx(model, writer.path("model.onnx"))
+        _export(model, writer.path("model.onnx"), cfg.index.precision, items)
         embedder = Embedder(writer.path("model.onnx"))
         vectors, layout_signatures = embed_gallery(embedder, items, batch=cfg.index.batch, progress=progress)
         save_index(build_index(vectors, cfg.index.kind), writer.path("index.faiss"))
@@ -105,6 +119,7 @@ def build_artifacts(
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
             "index_kind": cfg.index.kind,
+            "precision": cfg.index.precision,
             **reranking,
             "gallery": str(Path(gallery).resolve()),
             "gallery_size": len(items),

@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, metavar="RUN",
                    help="trained run folder (from `cardsight train`); default: ImageNet backbone")
     p.add_argument("--kind", choices=("flat", "hnsw", "ivf"), help="Faiss index kind")
+    p.add_argument("--precision", choices=("float32", "int8"),
+                   help="the served network's numbers: float32, or int8 calibrated on the gallery")
     p.add_argument("--calibration-photos", type=int, metavar="N",
                    help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
     p.set_defaults(func=run)
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_run_config(args.model / "config.toml") if args.model else RunConfig()
     if args.kind:
         cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, kind=args.kind))
+    if args.precision:
+        cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, precision=args.precision))
     if args.calibration_photos is not None:
         cfg = dataclasses.replace(
             cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos,
