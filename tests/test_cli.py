@@ -52,12 +52,13 @@ def photo_of(gallery: Path, index: int, seed: int, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def indexed(demo_gallery: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
-    """`cardsight index` on the session's generated gallery: (exit code, stdout, artifacts)."""
+    """`cardsight index --precision int8` on the session's generated gallery: (exit code, stdout,
+    artifacts). Every other test serves float32 sets; this one, the quantized network."""
     out = tmp_path_factory.mktemp("cli-index")
     printed = io.StringIO()  # capsys is function-scoped
     with contextlib.redirect_stdout(printed):
         code = main(["index", "--gallery", str(demo_gallery), "--out", str(out),
-                     "--calibration-photos", "6"])
+                     "--calibration-photos", "6", "--precision", "int8"])
     return code, printed.getvalue(), out
 
 
@@ -69,7 +70,7 @@ def test_index_builds_a_loadable_set(indexed: tuple[int, str, Path], capsys: pyt
     published = open_set(out)
     assert f"artifact set {published.version}: 24 entries at {published.path}" in printed
     m = published.manifest
-    assert m["gallery_size"] == 24 and m["index_kind"] == "flat"
+    assert m["gallery_size"] == 24 and m["index_kind"] == "flat" and m["precision"] == "int8"
     assert m["calibration"]["fitted_on"] <= 6 + 2 * 4  # 6 photos of one card, 2 of up to 4
     # The new set answers photos.
     data, name = demo_photos[2]
