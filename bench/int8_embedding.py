@@ -30,6 +30,10 @@ from training.quantize import calibration_crops, quantize_embedder
 _BATCH = 64
 
 
+def _embed_all(embedder: Embedder, images: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([embedder.embed(images[i : i + _BATCH]) for i in range(0, len(images), _BATCH)])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="a float32 set built from --gallery")
@@ -55,8 +59,7 @@ def main() -> None:
             quantize_embedder(float_model, models[name], calibration, float_stem_and_head=keep)
         for name, model in models.items():
             embedder = Embedder(model)
-            gallery = np.concatenate([embedder.embed(refs[i : i + _BATCH]) for i in range(0, len(refs), _BATCH)])
-            queries = np.concatenate([embedder.embed(crops[i : i + _BATCH]) for i in range(0, len(crops), _BATCH)])
+            gallery, queries = _embed_all(embedder, refs), _embed_all(embedder, crops)
             top1 = float(np.mean(names[(queries @ gallery.T).argmax(1)] == names[picks]))
             times = []
             for crop in crops[:60]:
