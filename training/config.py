@@ -16,7 +16,18 @@ from typing import Any
 import tomli_w
 
 from cardsight.config import ConfigError, load_section
-from training.model import ModelConfig
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network's shape (training/model.py builds it); kept here, free of torch, so that
+    reading a run's config needs no training stack."""
+
+    backbone: str = "efficientnet-lite0"
+    embedding_dim: int = 256
+    input_width: int = 160
+    input_height: int = 224
+    pretrained: bool = True
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,9 @@ class TrainConfig:
     frozen_blocks: int = 10
     """Leading EfficientNet blocks kept at their ImageNet weights: most of the speed on CPU."""
     hardness: float = 1.0
+    generated_cards: int = 0
+    """Generated cards (every frame style, look-alike families included) trained on beside the
+    gallery's scans, rendered from `seed` into the run folder; they are not indexed."""
     checkpoint_every: int = 100
     seed: int = 0
     workers: int = 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from training.model import CardEmbedder
+from training.networks import RUN_CONFIG
 
 
 def export_onnx(model: CardEmbedder, path: Path) -> None:
@@ -21,3 +22,18 @@ def export_onnx(model: CardEmbedder, path: Path) -> None:
             dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}},
             opset_version=17, dynamo=False,
         )
+
+
+def export_run(run_dir: Path, dest: Path) -> Path:
+    """A finished run as a stand-alone network: `dest` (.onnx) and its run config beside it
+    (`dest` with .toml), the pair `cardsight index --model FILE.onnx` and the shipped model use."""
+    from training.train import load_trained
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    export_onnx(load_trained(run_dir), tmp)
+    config = dest.with_suffix(".toml")
+    config.write_bytes((Path(run_dir) / RUN_CONFIG).read_bytes())
+    tmp.replace(dest)
+    return dest

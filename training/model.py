@@ -12,25 +12,17 @@ needs no preprocessing beyond stacking crops.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.config import ModelConfig
+
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    backbone: str = "efficientnet-lite0"
-    embedding_dim: int = 256
-    input_width: int = 160
-    input_height: int = 224
-    pretrained: bool = True
 
 
 class GeM(nn.Module):

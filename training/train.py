@@ -26,14 +26,15 @@ from tqdm import tqdm
 from cardsight.config import ConfigError
 from training.config import RunConfig, load_run_config
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
+from training.generated import generated_references
 from training.losses import LossFn, make_loss
 from training.model import CardEmbedder
+from training.networks import RUN_CONFIG as CONFIG
 from training.pairs import PairDataset
 
 log = logging.getLogger(__name__)
 
 WEIGHTS = "model.safetensors"
-CONFIG = "config.toml"
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -118,9 +119,11 @@ def train(
     images: Sequence[Path], run_dir: Path, cfg: RunConfig, *, restart: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Train on the gallery images; returns the path of the final weights."""
+    """Train on the gallery images (and the config's generated cards); returns the path of
+    the final weights."""
     run_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
+    images = [*images, *generated_references(run_dir, tc.generated_cards, tc.seed)]
     device = pick_device(tc.device)
     # Faiss and torch share one OpenMP runtime: the engine's one-thread Faiss setting, made
     # when engine.search is imported (the CLI does), would leave torch a single core.

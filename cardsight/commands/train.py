@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
     p.add_argument("--index", type=Path, metavar="ARTIFACTS",
                    help="after training, build an artifact set here from the same gallery")
+    p.add_argument("--export", type=Path, metavar="FILE.onnx",
+                   help="after training, write the network as ONNX with its config beside it "
+                   "(FILE.toml): how engine/models/card_embedder.onnx is made")
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     weights = train([i.image_path for i in items], args.out, cfg, restart=args.restart)
     print(f"weights: {weights}")
+    if args.export:
+        from training.export import export_run
+
+        print(f"network: {export_run(args.out, args.export)}")
     if args.index:
-        published = build_artifacts(args.gallery, args.index, model_dir=args.out)
+        published = build_artifacts(args.gallery, args.index, model=args.out)
         print(f"artifact set: {published.path}")
     return 0
