@@ -17,6 +17,7 @@ from training.config import CalibrationConfig, IndexConfig, RunConfig
 from training.export import export_onnx
 from training.gallery import load_card_image, read_gallery
 from training.index_build import build_artifacts
+from training.networks import IMAGENET
 from training.model import CardEmbedder, ModelConfig
 from training.photosim import augment_crop
 from training.quantize import calibration_crops, quantize_embedder
@@ -60,7 +61,7 @@ def test_an_int8_set_names_its_precision_and_a_bad_one_is_refused(gallery: Path,
         index=IndexConfig(precision="int8"),
         calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360)),
     )
-    built = build_artifacts(gallery, tmp_path / "set", cfg=cfg, progress=False)
+    built = build_artifacts(gallery, tmp_path / "set", model=IMAGENET, cfg=cfg, progress=False)
     assert built.manifest["precision"] == "int8"
     ops = {node.op_type for node in onnx.load(str(built.file("model.onnx"))).graph.node}
     assert "QuantizeLinear" in ops

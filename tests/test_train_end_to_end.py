@@ -23,6 +23,7 @@ from training.config import CalibrationConfig, IndexConfig, RunConfig, TrainConf
 from training.evaluate import evaluate, simulated_queries
 from training.gallery import read_gallery
 from training.index_build import build_artifacts
+from training.networks import IMAGENET
 from training.model import ModelConfig
 from training.photosim import PhotoSimConfig
 from training.train import train
@@ -52,10 +53,10 @@ def top1(artifacts: Path, gallery: Path) -> float:
 def test_training_beats_the_untrained_model(tmp_path: Path) -> None:
     gallery = tmp_path / "gallery"
     generate_gallery(gallery, 20, seed=21, hard_negative_fraction=0.3)
-    untrained = build_artifacts(gallery, tmp_path / "untrained", cfg=SMALL, progress=False)
+    untrained = build_artifacts(gallery, tmp_path / "untrained", model=IMAGENET, cfg=SMALL, progress=False)
     items = read_gallery(gallery)
     train([i.image_path for i in items], tmp_path / "run", SMALL, progress=False)
-    trained = build_artifacts(gallery, tmp_path / "trained", model_dir=tmp_path / "run", progress=False)
+    trained = build_artifacts(gallery, tmp_path / "trained", model=tmp_path / "run", progress=False)
 
     before = top1(untrained.path, gallery)
     after = top1(trained.path, gallery)
@@ -77,6 +78,6 @@ def test_one_config_builds_one_untrained_model(tmp_path: Path) -> None:
     versions = []
     for n, run in enumerate([cfg, cfg, reseeded]):
         torch.rand(n + 1)  # move torch's global generator between builds
-        built = build_artifacts(gallery, tmp_path / f"set{n}", cfg=run, progress=False)
+        built = build_artifacts(gallery, tmp_path / f"set{n}", model=IMAGENET, cfg=run, progress=False)
         versions.append(built.manifest["model_version"])
     assert versions[0] == versions[1] != versions[2]

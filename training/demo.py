@@ -1,7 +1,8 @@
 """The embedded default: a working artifact set on a fresh clone, offline, with no tokens.
 
-It renders a small gallery of generated cards, indexes it with the ImageNet backbone (no
-fine-tuning, so it is quick) and writes a few simulated photos to try. Built once; later
+It renders a small gallery of generated cards, indexes it with the shipped embedding model
+(engine/models/card_embedder.onnx: no training, no torch) and writes a few simulated photos
+to try. Built once; later
 starts reuse it. Users with internet replace it with the real catalog: `cardsight sync`,
 then `cardsight train`/`cardsight index` into the same artifacts folder.
 """
@@ -18,7 +19,8 @@ import numpy as np
 
 from engine import artifacts
 from training.cardgen import generate_gallery
-from training.config import CalibrationConfig, RunConfig
+from training import networks
+from training.config import CalibrationConfig
 from training.gallery import load_card_image, read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
@@ -46,7 +48,7 @@ def ensure_demo_artifacts(dest: Path) -> Path:
         generate_gallery(partial, DEMO_CARDS, seed=SEED)
         shutil.rmtree(gallery, ignore_errors=True)
         os.replace(partial, gallery)
-    cfg = dataclasses.replace(RunConfig(), calibration=DEMO_CALIBRATION)
+    cfg = dataclasses.replace(networks.run_config(None), calibration=DEMO_CALIBRATION)
     build_artifacts(gallery, dest, cfg=cfg, progress=True)
     write_demo_photos(gallery, dest.parent / "demo-photos")
     return dest

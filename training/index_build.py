@@ -1,7 +1,10 @@
 """Builds a complete artifact set from a gallery: model graph, index, catalog, calibration.
 
 Everything goes into a `SetWriter` temp folder and is published atomically at the end, so a
-build killed at any point leaves the previous set (if any) as the one that loads.
+build killed at any point leaves the previous set (if any) as the one that loads. Gallery
+embeddings are kept in the root's embedding cache (training/embedding_cache.py), so a
+rebuild after a sync embeds only the new or changed images. Torch is loaded only to export
+a training run or the ImageNet baseline: the shipped network is built into a set without it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from engine import colour_layout
@@ -25,82 +28,91 @@ from engine.embed import Embedder
 from engine.recognizer import Recognizer
 from engine.search import build_index, save_index
 from engine.settings import EngineSettings
-from training import calibration
-from training.config import RunConfig, load_run_config
-from training.export import export_onnx
+from training import calibration, networks
+from training.config import RunConfig
+from training.embedding_cache import EmbeddingCache, image_digest
 from training.gallery import GalleryItem, load_card_image, read_gallery
-from training.model import CardEmbedder
 from training.quantize import calibration_crops, quantize_embedder
-from training.train import CONFIG, load_trained
 
 log = logging.getLogger(__name__)
 
 
+class GalleryEmbeddings(NamedTuple):
+    vectors: np.ndarray
+    """Rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search)."""
+    signatures: np.ndarray
+    """Colour-layout signatures, one per item, upright."""
+    embedded: int
+    """Images run through the network; the others came from the embedding cache."""
+
+
 def embed_gallery(
-    embedder: Embedder, items: list[GalleryItem], *, batch: int = 32, progress: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors, colour-layout signatures), each image read once.
-
-    Vector rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search);
-    signatures: one per item, upright.
-    """
+    embedder: Embedder, items: list[GalleryItem], cache: EmbeddingCache, *, batch: int = 32,
+    progress: bool = True,
+) -> GalleryEmbeddings:
+    """Each new image read and embedded once, the rest taken from `cache`, which is then
+    rewritten with exactly these items."""
     size = embedder.input_size
-    vectors = np.zeros((2 * len(items), embedder.dim), np.float32)
+    vectors = np.zeros((len(items), 2, embedder.dim), np.float32)
     stored = np.zeros((len(items), LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3), np.int8)
-    bar = tqdm(total=len(items), desc="embed gallery", unit="card", disable=not progress)
-    for start in range(0, len(items), batch):
-        images = [load_card_image(item.image_path, size) for item in items[start : start + batch]]
+    digests = [image_digest(item.image_path) for item in items]
+    todo = []
+    for row, digest in enumerate(digests):
+        hit = cache.get(digest)
+        if hit is None:
+            todo.append(row)
+        else:
+            vectors[row], stored[row] = hit
+    log.info("embedding %d gallery images (%d from the embedding cache)", len(todo), len(items) - len(todo))
+    bar = tqdm(total=len(todo), desc="embed gallery", unit="card", disable=not progress)
+    for start in range(0, len(todo), batch):
+        rows = todo[start : start + batch]
+        images = [load_card_image(items[row].image_path, size) for row in rows]
         crops = [c for image in images for c in (image, np.ascontiguousarray(image[::-1, ::-1]))]
-        vectors[2 * start : 2 * start + len(crops)] = embedder.embed(crops)
-        stored[start : start + len(images)] = signatures(np.stack([layout(image) for image in images]))
-        bar.update(len(images))
+        vectors[rows] = embedder.embed(crops).reshape(len(rows), 2, embedder.dim)
+        stored[rows] = signatures(np.stack([layout(image) for image in images]))
+        bar.update(len(rows))
     bar.close()
-    return vectors, stored
+    cache.save(digests, vectors, stored)
+    return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, len(todo))
 
 
-def _export(model: CardEmbedder, path: Path, precision: str, items: Sequence[GalleryItem]) -> None:
+def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, items: Sequence[GalleryItem]) -> None:
     """The served network at `path`; int8 is calibrated on the gallery's own cards."""
-    if precision == "float32":
-        export_onnx(model, path)
+    if cfg.index.precision == "float32":
+        networks.write_float_network(model, cfg, path)
         return
     with tempfile.TemporaryDirectory() as tmp:
         float_model = Path(tmp) / "float32.onnx"
-        export_onnx(model, float_model)
-        size = (model.cfg.input_width, model.cfg.input_height)
+        networks.write_float_network(model, cfg, float_model)
+        size = Embedder(float_model, threads=1).input_size
         quantize_embedder(float_model, path, calibration_crops(items, size))
 
 
 def build_artifacts(
-    gallery: Path, out_root: Path, *, model_dir: Path | None = None, cfg: RunConfig | None = None,
+    gallery: Path, out_root: Path, *, model: networks.ModelChoice = None, cfg: RunConfig | None = None,
     progress: bool = True, calibrate_on: Sequence[GalleryItem] | None = None,
 ) -> ArtifactSet:
-    """`model_dir`: a finished training run; None means the ImageNet-pretrained backbone.
+    """`model`: None for the shipped network, else a training run, an `.onnx` file or
+    `networks.IMAGENET`; `cfg` defaults to the one that network was trained with.
 
     Calibration photographs random gallery cards, or `calibrate_on` where the gallery holds
     cards unlike the ones users photograph (the benchmark's generated padding).
     """
     started = time.perf_counter()
     items = read_gallery(gallery)
-    if model_dir is not None:
-        cfg = load_run_config(Path(model_dir) / CONFIG) if cfg is None else cfg
-        model = load_trained(model_dir)
-        model_source = str(model_dir)
-    else:
-        cfg = cfg or RunConfig()
-        # The projection head starts random: seeded, so one config builds one artifact set,
-        # whatever the process drew from torch's generator before.
-        with torch.random.fork_rng():
-            torch.manual_seed(cfg.train.seed)
-            model = CardEmbedder(cfg.model).eval()
-        model_source = f"{cfg.model.backbone} (ImageNet, not fine-tuned)"
+    cfg = cfg or networks.run_config(model)
     with SetWriter(out_root) as writer:
-        _export(model, writer.path("model.onnx"), cfg.index.precision, items)
+        _write_network(model, cfg, writer.path("model.onnx"), items)
+        model_version = sha256_file(writer.path("model.onnx"))[:12]
         embedder = Embedder(writer.path("model.onnx"))
-        vectors, layout_signatures = embed_gallery(embedder, items, batch=cfg.index.batch, progress=progress)
-        save_index(build_index(vectors, cfg.index.kind), writer.path("index.faiss"))
+        embedded = embed_gallery(embedder, items, EmbeddingCache(out_root, model_version),
+                                 batch=cfg.index.batch, progress=progress)
+        embedded_at = time.perf_counter()
+        save_index(build_index(embedded.vectors, cfg.index.kind), writer.path("index.faiss"))
         reranking: dict = {}
         if cfg.index.layout_weight > 0:
-            np.save(writer.path(colour_layout.FILE), layout_signatures)
+            np.save(writer.path(colour_layout.FILE), embedded.signatures)
             reranking = LayoutSettings(cfg.index.layout_weight, cfg.index.shortlist).to_manifest()
         write_catalog(writer.path("catalog.sqlite"), [it.entry for it in items])
         calibration.PROVISIONAL.save(writer.path("calibration.json"))
@@ -114,8 +126,8 @@ def build_artifacts(
         finally:
             recognizer.close()
         manifest = {
-            "model_version": sha256_file(writer.path("model.onnx"))[:12],
-            "model_source": model_source,
+            "model_version": model_version,
+            "model_source": networks.describe(model),
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
             "index_kind": cfg.index.kind,
@@ -128,6 +140,9 @@ def build_artifacts(
             ).hexdigest()[:12],
             "calibration": {"fitted_on": cal.fitted_on, "ece": cal.expected_calibration_error},
             "build_seconds": round(time.perf_counter() - started, 1),
+            "embed_seconds": round(embedded_at - started, 1),
+            "images_embedded": embedded.embedded,
+            "embeddings_cached": len(items) - embedded.embedded,
         }
         published = writer.commit(manifest)
     log.info("artifact set %s: %d cards in %.0f s", published.version, len(items),

@@ -16,8 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gallery", type=Path, required=True, metavar="DIR")
     p.add_argument("--out", type=Path, default=Path("var/artifacts"), metavar="ARTIFACTS")
-    p.add_argument("--model", type=Path, metavar="RUN",
-                   help="trained run folder (from `cardsight train`); default: ImageNet backbone")
+    p.add_argument("--model", metavar="RUN|FILE.onnx|imagenet",
+                   help="the embedding network: a `cardsight train` run folder, an exported .onnx "
+                   "file, or `imagenet` (the untrained baseline); default: the shipped model, "
+                   "engine/models/card_embedder.onnx (no training and no torch needed)")
     p.add_argument("--kind", choices=("flat", "hnsw", "ivf"), help="Faiss index kind")
     p.add_argument("--precision", choices=("float32", "int8"),
                    help="the served network's numbers: float32, or int8 calibrated on the gallery")
@@ -27,11 +29,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.config import RunConfig, load_run_config
+    from cardsight.config import ConfigError
+    from training import networks
     from training.gallery import GalleryError
     from training.index_build import build_artifacts
 
-    cfg = load_run_config(args.model / "config.toml") if args.model else RunConfig()
+    model = args.model if args.model in (None, networks.IMAGENET) else Path(args.model)
+    try:
+        cfg = networks.run_config(model)
+    except (OSError, ConfigError) as exc:
+        print(f"cardsight index: --model {args.model}: {exc}", file=sys.stderr)
+        return 2
     if args.kind:
         cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, kind=args.kind))
     if args.precision:
@@ -42,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
                                                  multi_card_photos=args.calibration_photos // 3)
         )
     try:
-        published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
-    except GalleryError as exc:
+        published = build_artifacts(args.gallery, args.out, model=model, cfg=cfg)
+    except (GalleryError, FileNotFoundError) as exc:
         print(f"cardsight index: {exc}", file=sys.stderr)
         return 2
     m = published.manifest

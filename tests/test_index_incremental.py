@@ -1,0 +1,100 @@
+"""New-set day: a rebuild after a sync embeds only new or changed images and answers like a
+full rebuild; a running service picks the new set up on reload."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from engine import artifacts, colour_layout
+from engine.recognizer import Recognizer
+from service.holder import EngineHolder
+from training.cardgen import generate_gallery
+from training.config import CalibrationConfig
+from training.embedding_cache import EmbeddingCache
+from training.index_build import build_artifacts
+from training.networks import run_config
+
+CFG = dataclasses.replace(run_config(None), calibration=CalibrationConfig(
+    photos=12, multi_card_photos=3, photo_size=(640, 480)))
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synced")
+    generate_gallery(folder, 14, seed=31, hard_negative_fraction=0.0)
+    return folder
+
+
+def _keep_records(gallery: Path, count: int) -> list[str]:
+    """Make the gallery's cards.jsonl list only its first `count` cards; returns every line."""
+    index = gallery / "cards.jsonl"
+    lines = index.read_text().splitlines(keepends=True)
+    index.write_text("".join(lines[:count]))
+    return lines
+
+
+def _vectors(set_dir: Path) -> np.ndarray:
+    index = faiss.read_index(str(set_dir / "index.faiss"))
+    return index.reconstruct_n(0, index.ntotal)
+
+
+def _catalog_rows(set_dir: Path) -> list[tuple]:
+    with sqlite3.connect(set_dir / "catalog.sqlite") as db:
+        return db.execute("SELECT * FROM entries ORDER BY 1").fetchall()
+
+
+async def test_a_rebuild_after_a_sync_embeds_only_new_cards_and_equals_a_full_build(
+    gallery: Path, tmp_path: Path,
+) -> None:
+    lines = _keep_records(gallery, 10)
+    try:
+        first = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    finally:
+        (gallery / "cards.jsonl").write_text("".join(lines))
+    assert first.manifest["images_embedded"] == 10
+    holder = EngineHolder(lambda: Recognizer.load(tmp_path / "live"))
+    try:
+        assert (await holder.reload()).ok and holder.info()["gallery_size"] == 10
+        incremental = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+        assert (incremental.manifest["images_embedded"], incremental.manifest["embeddings_cached"]) == (4, 10)
+        assert (await holder.reload()).ok
+        assert holder.info()["gallery_size"] == 14  # hot reload picks the new set up
+    finally:
+        await holder.close()
+
+    full = build_artifacts(gallery, tmp_path / "fresh", cfg=CFG, progress=False)
+    assert full.manifest["images_embedded"] == 14
+    assert full.manifest["model_version"] == incremental.manifest["model_version"]
+    np.testing.assert_allclose(_vectors(incremental.path), _vectors(full.path), rtol=0, atol=1e-6)
+    assert np.array_equal(np.load(incremental.file(colour_layout.FILE)), np.load(full.file(colour_layout.FILE)))
+    assert _catalog_rows(incremental.path) == _catalog_rows(full.path)
+    assert incremental.file("calibration.json").read_text() == full.file("calibration.json").read_text()
+
+
+def test_a_rescanned_image_is_embedded_again_and_a_broken_cache_is_ignored(gallery: Path, tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    first = build_artifacts(gallery, root, cfg=CFG, progress=False)
+    assert first.manifest["images_embedded"] == 14
+    record = (gallery / "cards.jsonl").read_text().splitlines()[0]
+    image = gallery / json.loads(record)["image"]
+    original = image.read_bytes()
+    try:
+        image.write_bytes(original + b"\0")  # same picture, new bytes: Scryfall re-scanned it
+        rescanned = build_artifacts(gallery, root, cfg=CFG, progress=False)
+    finally:
+        image.write_bytes(original)
+    assert rescanned.manifest["images_embedded"] == 1
+
+    cache = EmbeddingCache(root, first.manifest["model_version"])
+    assert len(cache) == 14 and sorted(p.name for p in cache.folder.iterdir()) == [cache.file.name]
+    cache.file.write_bytes(b"half a file")
+    rebuilt = build_artifacts(gallery, root, cfg=CFG, progress=False)
+    assert rebuilt.manifest["images_embedded"] == 14
+    assert artifacts.open_set(root).version == rebuilt.version

@@ -1,0 +1,75 @@
+"""Gallery embeddings kept between index builds, keyed by image checksum and model version.
+
+On the day a new set comes out, a sync adds a few hundred images to a catalog of 100,000.
+Embedding every image again would take the better part of an hour on two cores; with this
+cache `cardsight index` embeds only images it has not seen under the same network, and a
+set built that way holds the same vectors as a full rebuild.
+
+One file per artifact root (`embedding-cache/<model version>.npz`), outside the sets, so it
+is never loaded by the engine and never part of a set's checksums. It is rewritten after
+every build with exactly the gallery just indexed (removed cards drop out), atomically: a
+build killed midway leaves the previous cache as it was. A cache that cannot be read is
+ignored (with a warning) and the build embeds everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FOLDER = "embedding-cache"
+
+
+def image_digest(path: Path) -> str:
+    """SHA-256 of the image file's bytes: a re-scanned image is a new image, a moved one is not."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class EmbeddingCache:
+    """Rows of (both half-turn vectors, colour-layout signature) by image digest, for one network."""
+
+    def __init__(self, root: Path, model_version: str) -> None:
+        self.folder = Path(root) / FOLDER
+        self.file = self.folder / f"{model_version}.npz"
+        self._rows: dict[str, int] = {}
+        self._vectors = np.zeros((0, 2, 0), np.float32)
+        self._layouts = np.zeros((0, 0), np.int8)
+        if self.file.is_file():
+            try:
+                with np.load(self.file, allow_pickle=False) as data:
+                    digests = [str(d) for d in data["digests"]]
+                    self._vectors, self._layouts = data["vectors"], data["layouts"]
+                self._rows = {d: i for i, d in enumerate(digests)}
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable embedding cache %s (%s)", self.file, exc)
+                self._rows = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, digest: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(2, D) vectors and the layout signature of an image seen before, else None."""
+        row = self._rows.get(digest)
+        return None if row is None else (self._vectors[row], self._layouts[row])
+
+    def save(self, digests: Sequence[str], vectors: np.ndarray, layouts: np.ndarray) -> None:
+        """Replace the cache with these rows (`vectors`: (N, 2, D)) and drop other networks' files."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_name(f".{self.file.name}.tmp")
+        with tmp.open("wb") as fh:
+            np.savez(fh, digests=np.array(digests, dtype="U64"), vectors=vectors, layouts=layouts)
+        os.replace(tmp, self.file)
+        for other in self.folder.glob("*.npz"):
+            if other != self.file:
+                other.unlink(missing_ok=True)
