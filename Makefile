@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-shipped model clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,18 @@ bench: setup
 		--index var/artifacts-scans
 	$(BIN)/python -m bench.recognition --gallery $(SCANS) --artifacts var/artifacts-scans \
 		--model var/runs/bench-scans708 --json bench/results/recognition.json
+
+# The shipped embedding model, engine/models/card_embedder.onnx (+ .toml): the scans plus
+# generated cards by training/shipped.toml (1000 steps, ~20-25 min on two cores).
+model: setup
+	$(BIN)/cardsight train --gallery $(SCANS) --config training/shipped.toml --out var/runs/shipped \
+		--export engine/models/card_embedder.onnx
+
+# The recognition benchmark of what a fresh install serves: the scans indexed with the shipped
+# model, no training.
+bench-shipped: setup
+	$(BIN)/cardsight index --gallery $(SCANS) --out var/artifacts-shipped
+	$(BIN)/python -m bench.recognition --gallery $(SCANS) --artifacts var/artifacts-shipped --pad-to 0
 
 clean:
 	rm -rf $(VENV) var

@@ -7,14 +7,19 @@ in two processes: 30,000 cards take minutes rather than the better part of an ho
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
 import uuid
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
 
 from training.cardgen import random_spec, render_card
+from training.gallery import GalleryItem, read_gallery
 
 SIZE = (244, 340)
 
@@ -47,3 +52,39 @@ def make_padding(folder: Path, count: int, names: list[str], *, seed: int = 77, 
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
     tmp.replace(index)
     return folder
+
+
+def padded_gallery(work: Path, gallery: Path, items: Sequence[GalleryItem], pad_to: int) -> Path:
+    """`work/gallery-<pad_to>`: the gallery's cards plus generated ones up to `pad_to` entries.
+
+    Images are hard-linked where the file system allows (a 100,000-card gallery is ~2 GB of
+    padding), else copied; names for the padding come from the gallery's card-names.txt.
+    """
+    combined = work / f"gallery-{pad_to}"
+    if (combined / "cards.jsonl").is_file():
+        return combined
+    names_file = gallery / "card-names.txt"
+    names = names_file.read_text().split("\n") if names_file.is_file() else [i.entry.name for i in items]
+    pad_dir = work / f"padding-{pad_to}"
+    started = time.perf_counter()
+    make_padding(pad_dir, pad_to - len(items), [n for n in names if n.strip()])
+    print(f"# {pad_to - len(items)} padding cards ready in {time.perf_counter() - started:.0f} s")
+    partial = combined.with_name(combined.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    lines = []
+    for prefix, group, root in (("real", items, gallery), ("pad", read_gallery(pad_dir), pad_dir)):
+        for item in group:
+            rel = Path("images") / prefix / item.image_path.relative_to(root)
+            (partial / rel).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(item.image_path, partial / rel)
+            except OSError:
+                shutil.copyfile(item.image_path, partial / rel)
+            e = item.entry
+            lines.append(json.dumps({
+                "id": e.card_id, "name": e.name, "set": e.set_code,
+                "collector_number": e.collector_number, "scryfall_uri": e.scryfall_uri,
+                "image": str(rel), "face": e.face, "variant": e.variant}))
+    (partial / "cards.jsonl").write_text("\n".join(lines) + "\n")
+    partial.replace(combined)
+    return combined

@@ -7,7 +7,7 @@ baseline on the same crops: detection rate, top-1/top-5/MRR@5, exact-printing to
 engine's calibration; per-stage latency p50/p95 on 1600×1200 and on 12 MP photos; then the
 same on a gallery padded to 30,000 entries with generated cards. Run from the repo root:
 
-    .venv/bin/python -m bench.recognition --artifacts var/artifacts-scans --model var/runs/bench-scans708
+    .venv/bin/python -m bench.recognition --artifacts var/artifacts-scans [--model var/runs/bench-scans708]
 """
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.pad_gallery import make_padding
+from bench.pad_gallery import padded_gallery
 from bench.phash import PhashIndex
 from engine import artifacts
 from engine.recognizer import Recognizer
+from training import networks
 from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
 from training.gallery import read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
-from training.config import load_run_config
-from training.train import CONFIG, WEIGHTS
+
+WEIGHTS = "model.safetensors"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -43,7 +43,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="set built from --gallery")
     p.add_argument("--gallery", type=Path, default=SHARED)
-    p.add_argument("--model", type=Path, help="training run (needed to build the padded set)")
+    p.add_argument("--model", type=Path,
+                   help="training run the --artifacts set was built from (default: the shipped model)")
     p.add_argument("--photos", type=int, default=1000)
     p.add_argument("--multi-photos", type=int, default=150, help="photos of 2-4 cards")
     p.add_argument("--latency-photos", type=int, default=100, help="12 MP photos")
@@ -122,41 +123,17 @@ def print_summary(s: dict) -> None:
 
 def run_padded(args: argparse.Namespace, items) -> dict:
     """The same engine over the real scans plus generated cards up to `pad_to` entries."""
-    combined = args.work / f"gallery-{args.pad_to}"
-    if not (combined / "cards.jsonl").is_file():
-        names_file = args.gallery / "card-names.txt"
-        names = names_file.read_text().split("\n") if names_file.is_file() else [i.entry.name for i in items]
-        names = [n for n in names if n.strip()]
-        pad_dir = args.work / "padding"
-        started = time.perf_counter()
-        make_padding(pad_dir, args.pad_to - len(items), names)
-        print(f"# {args.pad_to - len(items)} padding cards ready in {time.perf_counter() - started:.0f} s")
-        pad_items = read_gallery(pad_dir)
-        print(f"\n# assembling padded gallery at {combined}")
-        (combined / "images").mkdir(parents=True, exist_ok=True)
-        lines = []
-        for prefix, group, root in (("real", items, args.gallery), ("pad", pad_items, pad_dir)):
-            for item in group:
-                rel = Path("images") / prefix / item.image_path.relative_to(root)
-                (combined / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(item.image_path, combined / rel)
-                e = item.entry
-                lines.append(json.dumps({
-                    "id": e.card_id, "name": e.name, "set": e.set_code,
-                    "collector_number": e.collector_number, "scryfall_uri": e.scryfall_uri,
-                    "image": str(rel), "face": e.face, "variant": e.variant}))
-        (combined / "cards.jsonl").write_text("\n".join(lines) + "\n")
-    if args.model is None:
-        raise SystemExit("--model is needed to build the padded set")
-    # One set per model and index recipe: a set left by other weights or another re-ranking
+    combined = padded_gallery(args.work, args.gallery, items, args.pad_to)
+    # One set per network and index recipe: a set left by other weights or another re-ranking
     # would measure those instead.
-    recipe = hashlib.sha256((args.model / WEIGHTS).read_bytes())
-    recipe.update(json.dumps(dataclasses.asdict(load_run_config(args.model / CONFIG).index)).encode())
+    source = networks.SHIPPED_MODEL if args.model is None else args.model / WEIGHTS
+    recipe = hashlib.sha256(source.read_bytes())
+    recipe.update(json.dumps(dataclasses.asdict(networks.run_config(args.model).index)).encode())
     out = args.work / f"artifacts-{args.pad_to}-{recipe.hexdigest()[:12]}"
     if not artifacts.exists(out):
         started = time.perf_counter()
         # calibrated on photos of the real scans: the generated padding is only there to be searched
-        build_artifacts(combined, out, model_dir=args.model, progress=False, calibrate_on=items)
+        build_artifacts(combined, out, model=args.model, progress=False, calibrate_on=items)
         print(f"# padded set built in {time.perf_counter() - started:.0f} s")
     rec = Recognizer.load(out)
     try:
