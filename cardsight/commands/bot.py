@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the Discord and/or Telegram bot",
         description="Run the chat bots whose tokens are set (DISCORD_TOKEN, TELEGRAM_TOKEN).",
     )
-    parser.add_argument("platform", nargs="?", choices=("discord", "telegram", "all"), default="all")
+    parser.add_argument("platform", nargs="?", choices=("discord", "telegram", "all"), default="all",
+                        help="which bot to run (those without a token are skipped)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--artifacts", type=Path, help="load the model and catalog from this directory")
     source.add_argument(
