@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import artifacts
+from engine import artifacts, demo_set
 from engine.calibrate import Calibrator
 from engine.catalog import Catalog
 from engine.colour_layout import ColourLayouts
@@ -302,6 +302,8 @@ class Recognizer:
     def info(self) -> dict[str, Any]:
         m = self.artifact_set.manifest
         return {
+            "catalog": demo_set.catalog_label(m, self.catalog.size),
+            "demo": demo_set.is_demo(m),
             "model_version": m.get("model_version"),
             "index_version": m["version"],
             "created_at": m.get("created_at"),

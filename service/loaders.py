@@ -37,8 +37,8 @@ class LocalLoader:
         if not self._loaded_once and _never_published(self.artifacts):
             from training.demo import ensure_demo_artifacts
 
-            log.warning("no artifact set at %s: building the demo set (one-off, a few minutes)",
-                        self.artifacts)
+            log.warning("no artifact set at %s: building the demo catalog (generated cards, to try "
+                        "cardsight out; not for real users)", self.artifacts)
             self.artifacts = ensure_demo_artifacts(self.artifacts)
         engine = Recognizer.load(self.artifacts, self.engine_settings)
         self._loaded_once = True
