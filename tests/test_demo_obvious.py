@@ -138,3 +138,24 @@ def test_bots_on_a_real_catalog_just_say_which(caplog: pytest.LogCaptureFixture)
         _announce_catalog(_Engine({"demo": False, "catalog": "catalog of 35,412 cards"}), ["discord", "telegram"])
     assert [r.levelno for r in caplog.records] == [logging.INFO]
     assert caplog.records[0].getMessage() == "discord and telegram answering from the catalog of 35,412 cards"
+
+
+@ASYNC
+async def test_page_shows_the_demo_banner_and_the_cards_own_image(
+        demo_recognizer: Recognizer, demo_photos: list[tuple[bytes, str]], tmp_path: Path) -> None:
+    browser = pytest.importorskip("tests.test_service_browser")
+    if browser.CHROMIUM is None:
+        pytest.skip("no chromium binary (apt-get install chromium, or set CARDSIGHT_CHROMIUM)")
+    holder = EngineHolder(lambda: demo_recognizer)
+    assert (await holder.reload()).ok
+    async with serving(create_app(holder, ServiceSettings())) as client:
+        async with browser.open_page(tmp_path, str(client.make_url("/"))) as page:
+            await page.wait_for_selector("#catalog", state="visible")
+            assert "demo catalog (" in await page.inner_text("#catalog")
+            await page.set_input_files(
+                "#file", files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": demo_photos[0][0]}])
+            await page.wait_for_selector("#results li.card img", timeout=60_000)
+            loaded = await page.locator("#results li.card img").first.evaluate(
+                "img => img.decode().then(() => img.naturalWidth)")
+            assert loaded > 100  # the generated card image itself, beside the crop
+            await page.screenshot(path=str(tmp_path / "demo-page.png"), full_page=True)
