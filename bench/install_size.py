@@ -41,7 +41,8 @@ def measure(label: str, extras: str, workdir: Path) -> list[str]:
                    check=True, env={**os.environ, "PYTHON": sys.executable})
     seconds = time.perf_counter() - started
     total = tree_bytes(venv)
-    lines = [f"{label}: {total / 2**20:,.0f} MiB on disk, installed in {seconds:.0f} s"]
+    load = os.getloadavg()[0]
+    lines = [f"{label}: {total / 2**20:,.0f} MiB on disk, installed in {seconds:.0f} s (load average {load:.1f})"]
     lines += [f"    {name:32s} {size / 2**20:8,.0f} MiB" for name, size in largest_packages(venv)]
     return lines
 
