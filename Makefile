@@ -1,18 +1,27 @@
-# The two commands of the README: `make run` and `make test`. Both set up .venv/ first.
+# The two commands of the README: `make run` and `make test`. Both set up .venv/ first, through
+# scripts/install.sh, the same install step the Docker image runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+export PYTHON
 
-.PHONY: setup run test bench bench-shipped model clean
+.PHONY: setup setup-serve run test bench bench-shipped model clean
 
+# Everything: serving, training (torch) and the test tools.
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+$(VENV)/.installed: pyproject.toml scripts/install.sh
+	scripts/install.sh --editable $(VENV) train,dev
+	touch $(VENV)/.installed-serve $@
+
+# Serving only (no torch): what `make run` needs.
+setup-serve: $(VENV)/.installed-serve
+
+$(VENV)/.installed-serve: pyproject.toml scripts/install.sh
+	scripts/install.sh --editable $(VENV)
 	touch $@
 
-run: setup
+run: setup-serve
 	$(BIN)/cardsight serve
 
 test: setup

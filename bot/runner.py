@@ -16,6 +16,7 @@ from bot.answering import Answerer
 from bot.quiet_retries import quiet_retry_logs
 from bot.settings import BotSettings, BotTokens, load_tokens
 from cardsight.config import ConfigError, read_secret
+from engine.demo_set import DEMO_WARNING
 from engine.protocol import AsyncRecognizer
 
 log = logging.getLogger("cardsight.bot")
@@ -152,4 +153,19 @@ async def start_bots(
         group.bots.append(bot)
     if not group.bots:
         log.warning("no chat bot started: set DISCORD_TOKEN and/or TELEGRAM_TOKEN (see README)")
+    else:
+        _announce_catalog(engine, group.names)
     return group
+
+
+def _announce_catalog(engine: AsyncRecognizer, names: list[str]) -> None:
+    """Say which catalog the bots answer from, and shout when it is the demo: a fresh clone
+    with tokens set would otherwise answer real users from 100 invented cards."""
+    info = engine.info()
+    catalog = info.get("catalog", "catalog")
+    if info.get("demo"):
+        banner = "!" * 78
+        log.warning("%s\n%s are answering real users from the %s:\n%s\n%s",
+                    banner, " and ".join(names), catalog, DEMO_WARNING, banner)
+    else:
+        log.info("%s answering from the %s", " and ".join(names), catalog)

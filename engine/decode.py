@@ -37,6 +37,13 @@ _DECODER_FAILURES = (
 _JPEG_REDUCTIONS = (8, 4, 2)
 _EXIF_ORIENTATION = 0x0112
 _WHITE = (255, 255, 255)
+MIN_SIDE = 16
+"""Pixels on the shorter side below which an image cannot show a card worth reading: refused
+as `bad_image` before any pixel is decoded (a 1x1 image used to reach OpenCV filters that
+assume at least 3x3 and raise)."""
+MAX_ASPECT = 20.0
+"""Long side over short side above which an image is refused: ten cards side by side are
+7:1, while a 3000x2 strip would shrink to a 1-pixel line that the detector cannot filter."""
 _REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"})
 
 
@@ -63,7 +70,8 @@ def decode_image(
     >= `min_long_side` (capped at `target_long_side`), so they land between the two or up to
     twice the target; a JPEG no reduction fits, and other formats, are area-resized down to
     `target_long_side` (an area resize costs as much as the decode it follows).
-    Raises ImageTooLarge for too many bytes or header pixels, ImageError for anything else.
+    Raises ImageTooLarge for too many bytes or header pixels, ImageError for anything else
+    (including images under `MIN_SIDE` pixels on a side or longer than `MAX_ASPECT`:1).
     """
     if not data:
         raise ImageError("empty upload (0 bytes)")
@@ -88,6 +96,17 @@ def _decode(data: bytes, max_pixels: int, target_long_side: int, min_long_side: 
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"image declares invalid size {width}x{height}")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"image is {width}x{height} px, under the {MIN_SIDE} px a side a card needs",
+            user_message=f"That image is too small to show a card. Please send a photo at least "
+            f"{MIN_SIDE} pixels on each side.",
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            f"image is {width}x{height} px, longer than {MAX_ASPECT:g}:1",
+            user_message="That image is too long and thin to show a card. Please send a photo of the card.",
+        )
     if width * height > max_pixels:
         raise ImageTooLarge(
             f"image declares {width}x{height} = {width * height} pixels, limit is {max_pixels}"

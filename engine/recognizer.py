@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import artifacts
+from engine import artifacts, demo_set
 from engine.calibrate import Calibrator
 from engine.catalog import Catalog
 from engine.colour_layout import ColourLayouts
@@ -118,10 +118,23 @@ class Recognizer:
     # ---- synchronous core -------------------------------------------------------------
 
     def identify(self, data: bytes) -> Identification:
-        result = self._process([data])[0]
+        """Answer one photo, or raise a `RecognizerError` (a bug inside becomes one, logged)."""
+        result = self._process_alone(data)
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def _process_alone(self, data: bytes) -> Identification | RecognizerError:
+        """One photo whose failure, whatever it is, is its own.
+
+        The worker falls back to this when a micro-batch fails as a whole, so an odd photo
+        that trips a bug fails alone instead of taking the photos batched with it down too.
+        """
+        try:
+            return self._process([data])[0]
+        except Exception as exc:
+            log.exception("engine failed on one photo (%d bytes)", len(data))
+            return RecognizerError(f"internal error: {exc!r}")
 
     def embed_crops(self, crops: list[np.ndarray]) -> np.ndarray:
         """Embeddings of already-upright crops of `embedder.input_size` (for `compare`)."""
@@ -289,6 +302,8 @@ class Recognizer:
     def info(self) -> dict[str, Any]:
         m = self.artifact_set.manifest
         return {
+            "catalog": demo_set.catalog_label(m, self.catalog.size),
+            "demo": demo_set.is_demo(m),
             "model_version": m.get("model_version"),
             "index_version": m["version"],
             "created_at": m.get("created_at"),
@@ -327,9 +342,10 @@ class Recognizer:
                 continue
             try:
                 results = self._process([j.data for j in live])
-            except Exception as exc:  # a bug must fail these requests, not kill the worker
-                log.exception("engine worker failed on a batch of %d", len(live))
-                results = [RecognizerError(f"internal error: {exc}")] * len(live)
+            except Exception:  # a bug must fail only the photo that trips it, never the worker
+                log.warning("engine worker failed on a batch of %d; answering each photo alone",
+                            len(live), exc_info=True)
+                results = [self._process_alone(j.data) for j in live]
             for j, result in zip(live, results):
                 if isinstance(result, BaseException):
                     j.future.set_exception(result)

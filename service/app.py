@@ -138,5 +138,6 @@ def create_app(
     app.router.add_post("/admin/reload", routes.reload, name="reload")
     app.router.add_get("/openapi.json", routes.openapi, name="openapi")
     app.router.add_get("/", routes.index, name="index")
+    app.router.add_get("/demo-gallery/{card_id}", routes.demo_card_image, name="demo_image")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

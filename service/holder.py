@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
+from engine.demo_set import DEMO_WARNING
 from engine.errors import ArtifactError, EngineBusy, RecognizerError
 from engine.protocol import AsyncRecognizer
 from engine.types import CardMatch, Identification
@@ -135,9 +136,11 @@ class EngineHolder:
             self.reloads_ok += 1
             self.last_error = None
             seconds = time.monotonic() - started
-            log.info("engine generation %d live after %.1fs (model %s, index %s)",
-                     self._generation, seconds, info.get("model_version"),
-                     info.get("index_version"))
+            log.info("engine generation %d live after %.1fs: %s (model %s, index %s)",
+                     self._generation, seconds, info.get("catalog", "catalog"),
+                     info.get("model_version"), info.get("index_version"))
+            if info.get("demo"):
+                log.warning("%s", DEMO_WARNING)
             if old is not None:
                 self._retire(old)
             return ReloadResult(True, self._generation, seconds)

@@ -35,10 +35,17 @@ class LocalLoader:
         from engine.recognizer import Recognizer
 
         if not self._loaded_once and _never_published(self.artifacts):
-            from training.demo import ensure_demo_artifacts
+            try:
+                from training.demo import ensure_demo_artifacts
+            except ImportError as exc:  # a serving install whose index build still needs torch
+                raise artifacts.ArtifactError(
+                    f"no artifact set at {self.artifacts}, and building the demo set needs "
+                    f"{exc.name}: install the training extra (pip install '.[train]', or `make "
+                    "setup`) or point [engine] artifacts at a built set"
+                ) from exc
 
-            log.warning("no artifact set at %s: building the demo set (one-off, a few minutes)",
-                        self.artifacts)
+            log.warning("no artifact set at %s: building the demo catalog (generated cards, to try "
+                        "cardsight out; not for real users)", self.artifacts)
             self.artifacts = ensure_demo_artifacts(self.artifacts)
         engine = Recognizer.load(self.artifacts, self.engine_settings)
         self._loaded_once = True

@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from service.demo_images import demo_images, point_at_demo_images
 from service.holder import EngineHolder
 from service.metrics import ServiceMetrics
 from service.settings import ServiceSettings
@@ -44,12 +45,25 @@ async def identify(request: web.Request) -> web.Response:
         result = await slot.engine.identify_async(data)
     request.app[METRICS].observe_identification(result.timings_ms, len(result.cards))
     body = result.to_json()
+    images = demo_images(slot.engine)
+    if images:
+        point_at_demo_images(body, images)
     body["engine"] = {
         "generation": slot.generation,
         "model_version": slot.info.get("model_version"),
         "index_version": slot.info.get("index_version"),
     }
     return web.json_response(body)
+
+
+async def demo_card_image(request: web.Request) -> web.FileResponse:
+    """A demo catalog card's generated image (only while a demo set is loaded here)."""
+    card_id = request.match_info["card_id"]
+    async with request.app[HOLDER].use() as slot:
+        path = demo_images(slot.engine).get(card_id)
+    if path is None:
+        raise ApiError(404, "not_found", f"No demo card image for {card_id}.")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def search_cards(request: web.Request) -> web.Response:

@@ -99,6 +99,7 @@ async def test_upload_shows_outline_crop_and_answers(tmp_path: Path) -> None:
             assert all(abs(p - c) < 30 for p, c in zip(pixel, CARD_COLOR)), pixel
             assert "Found 1 card" in await page.inner_text("#status")
             assert not await page.is_visible("#token-form")
+            assert not await page.is_visible("#catalog")  # no demo banner on a real catalog
             shot = tmp_path / "try-it.png"
             await page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000

@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the Discord and/or Telegram bot",
         description="Run the chat bots whose tokens are set (DISCORD_TOKEN, TELEGRAM_TOKEN).",
     )
-    parser.add_argument("platform", nargs="?", choices=("discord", "telegram", "all"), default="all")
+    parser.add_argument("platform", nargs="?", choices=("discord", "telegram", "all"), default="all",
+                        help="which bot to run (those without a token are skipped)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--artifacts", type=Path, help="load the model and catalog from this directory")
     source.add_argument(
@@ -40,6 +41,7 @@ async def _run(args: argparse.Namespace) -> int:
     from bot.runner import PLATFORMS, start_bots
     from bot.settings import load_bot_settings, load_tokens
     from cardsight.config import ConfigError, read_secret
+    from engine.errors import RecognizerError
     from service.holder import close_engine
 
     settings = load_bot_settings()
@@ -55,6 +57,11 @@ async def _run(args: argparse.Namespace) -> int:
 
         token = read_secret(ENGINE_TOKEN_SECRET) or read_secret(API_TOKEN_SECRET)
         engine = RemoteRecognizer(args.engine_url, token=token)
+        try:  # learn which catalog it serves, so the start-up line can name it (or warn: demo)
+            await engine.health()
+        except RecognizerError as exc:
+            log.warning("engine at %s not answering yet (%s); the bots will retry per photo",
+                        args.engine_url, exc)
     else:
         from engine.recognizer import Recognizer
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("compare", help="are two card photos/scans the same card?")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
-    p.add_argument("--artifacts", type=Path, help="artifact set whose model is used")
+    p.add_argument("a", type=Path, help="first card photo or scan")
+    p.add_argument("b", type=Path, help="second card photo or scan")
+    p.add_argument("--artifacts", type=Path, help="artifact set whose model is used (default: [engine].artifacts)")
     p.set_defaults(func=run)
 
 

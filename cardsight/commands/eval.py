@@ -19,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--gallery", type=Path, help="simulate photos of this gallery's cards")
     src.add_argument("--photos", type=Path, help="labelled photo folder")
     p.add_argument("-n", "--count", type=int, default=200, help="simulated photos")
-    p.add_argument("--cards-per-photo", type=int, default=1)
-    p.add_argument("--hardness", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--cards-per-photo", type=int, default=1, help="cards in each simulated photo")
+    p.add_argument("--hardness", type=float, default=1.0, help="0 clean .. 1 hardest simulated photos")
+    p.add_argument("--seed", type=int, default=7, help="random seed; same seed, same photos")
     p.add_argument("--out", type=Path, default=Path("var/eval"), help="report folder")
     p.set_defaults(func=run)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("identify", help="name the cards in one or more photos")
-    p.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
+    p.add_argument("photos", type=Path, nargs="+", metavar="PHOTO",
+                   help="image files; each is answered on its own, a bad one does not stop the rest")
     p.add_argument("--artifacts", type=Path, help="artifact set (default: [engine].artifacts)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)

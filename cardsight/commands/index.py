@@ -14,8 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="DIR holds cards.jsonl (Scryfall-shaped records whose `image` is a path "
         "relative to DIR) and the images: the output of `cardsight sync` or `cardsight synth cards`.",
     )
-    p.add_argument("--gallery", type=Path, required=True, metavar="DIR")
-    p.add_argument("--out", type=Path, default=Path("var/artifacts"), metavar="ARTIFACTS")
+    p.add_argument("--gallery", type=Path, required=True, metavar="DIR", help="gallery folder (cards.jsonl + images)")
+    p.add_argument("--out", type=Path, default=Path("var/artifacts"), metavar="ARTIFACTS",
+                   help="artifacts folder; the new set is published there atomically")
     p.add_argument("--model", metavar="RUN|FILE.onnx|imagenet",
                    help="the embedding network: a `cardsight train` run folder, an exported .onnx "
                    "file, or `imagenet` (the untrained baseline); default: the shipped model, "

@@ -140,7 +140,22 @@ async function identify(file) {
   setStatus(n ? `Found ${n} card${n > 1 ? "s" : ""} in ${ms} ms.` : "No card found. Try a closer photo on a plain background.");
 }
 
+async function showCatalog() {
+  // The demo catalog's cards are invented: say so before anyone trusts an answer.
+  try {
+    const resp = await fetch("health");
+    const info = await resp.json();
+    if (info.demo) {
+      $("catalog").textContent = `This server answers from the ${info.catalog}: invented cards, for trying cardsight out. Their Scryfall links do not exist.`;
+      $("catalog").hidden = false;
+    }
+  } catch (err) {
+    // Health is informational here; the upload path reports real failures.
+  }
+}
+
 function setup() {
+  showCatalog();
   const drop = $("drop");
   $("file").addEventListener("change", (e) => e.target.files[0] && identify(e.target.files[0]));
   for (const type of ["dragenter", "dragover"]) {
