@@ -17,8 +17,6 @@ import textwrap
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from engine.artifacts import sha256_file
 from training.networks import SHIPPED_MODEL
 
