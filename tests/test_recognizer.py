@@ -188,7 +188,8 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
 def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
-                         "colour_layout", "queue_depth"}
+                         "colour_layout", "queue_depth", "catalog", "demo"}
+    assert info["catalog"] == "catalog of 24 cards" and info["demo"] is False
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"
     assert info["colour_layout"] == {"weight": 1.5, "shortlist": 40}
