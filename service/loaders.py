@@ -31,18 +31,10 @@ class LocalLoader:
         self._loaded_once = False
 
     def __call__(self) -> AsyncRecognizer:
-        from engine import artifacts
         from engine.recognizer import Recognizer
 
         if not self._loaded_once and _never_published(self.artifacts):
-            try:
-                from training.demo import ensure_demo_artifacts
-            except ImportError as exc:  # a serving install whose index build still needs torch
-                raise artifacts.ArtifactError(
-                    f"no artifact set at {self.artifacts}, and building the demo set needs "
-                    f"{exc.name}: install the training extra (pip install '.[train]', or `make "
-                    "setup`) or point [engine] artifacts at a built set"
-                ) from exc
+            from training.demo import ensure_demo_artifacts
 
             log.warning("no artifact set at %s: building the demo catalog (generated cards, to try "
                         "cardsight out; not for real users)", self.artifacts)
