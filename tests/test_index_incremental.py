@@ -1,5 +1,6 @@
 """New-set day: a rebuild after a sync embeds only new or changed images and answers like a
-full rebuild; a running service picks the new set up on reload."""
+full rebuild; a small change keeps the live calibration; a running service picks the new set up
+on reload."""
 
 from __future__ import annotations
 
@@ -98,3 +99,25 @@ def test_a_rescanned_image_is_embedded_again_and_a_broken_cache_is_ignored(galle
     rebuilt = build_artifacts(gallery, root, cfg=CFG, progress=False)
     assert rebuilt.manifest["images_embedded"] == 14
     assert artifacts.open_set(root).version == rebuilt.version
+
+
+def test_a_small_change_keeps_the_live_calibration_unless_told_to_refit(tmp_path: Path) -> None:
+    gallery = tmp_path / "synced"
+    generate_gallery(gallery, 51, seed=8, hard_negative_fraction=0.0)
+    lines = _keep_records(gallery, 50)
+    first = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    (gallery / "cards.jsonl").write_text("".join(lines))  # one card in 51 is new: 2%
+
+    kept = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    assert kept.manifest["images_embedded"] == 1
+    assert kept.manifest["calibration"]["kept_from"] == first.version
+    assert kept.file("calibration.json").read_bytes() == first.file("calibration.json").read_bytes()
+
+    refit = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False, recalibrate=True)
+    full = build_artifacts(gallery, tmp_path / "fresh", cfg=CFG, progress=False)
+    assert "kept_from" not in refit.manifest["calibration"]
+    assert refit.file("calibration.json").read_text() == full.file("calibration.json").read_text()
+
+    other = dataclasses.replace(CFG, calibration=dataclasses.replace(CFG.calibration, seed=99))
+    changed = build_artifacts(gallery, tmp_path / "live", cfg=other, progress=False)
+    assert "kept_from" not in changed.manifest["calibration"]  # other settings: fitted again

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -20,8 +21,10 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from engine import colour_layout
+from engine import artifacts, colour_layout
 from engine.artifacts import ArtifactSet, SetWriter, sha256_file
+from engine.calibrate import Calibrator
+from engine.errors import ArtifactError
 from engine.catalog import write_catalog
 from engine.colour_layout import LAYOUT_SIZE, LayoutSettings, layout, signatures
 from engine.embed import Embedder
@@ -29,12 +32,20 @@ from engine.recognizer import Recognizer
 from engine.search import build_index, save_index
 from engine.settings import EngineSettings
 from training import calibration, networks
-from training.config import RunConfig
+from training.config import RunConfig, load_run_config
 from training.embedding_cache import EmbeddingCache, image_digest
 from training.gallery import GalleryItem, load_card_image, read_gallery
 from training.quantize import calibration_crops, quantize_embedder
 
 log = logging.getLogger(__name__)
+
+CARRY_CALIBRATION_UP_TO = 0.02
+"""Share of a gallery that may be new or gone for a rebuild to keep the live set's calibration.
+
+The confidence maps a network's scores to the chance the name is right; a few hundred cards
+more among 100,000 do not move that mapping, but re-fitting it photographs and reads 500
+simulated photos (~1.5 min of a 2-minute new-set-day build on two cores). `--recalibrate`
+fits it anyway."""
 
 
 class GalleryEmbeddings(NamedTuple):
@@ -89,15 +100,47 @@ def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, item
         quantize_embedder(float_model, path, calibration_crops(items, size))
 
 
+def _calibration_to_carry(out_root: Path, model_version: str, cfg: RunConfig, gallery_size: int,
+                          embedded: int) -> ArtifactSet | None:
+    """The live set under `out_root` whose calibration this build may keep: same network,
+    same index and calibration settings, and at most CARRY_CALIBRATION_UP_TO of the gallery
+    new or removed."""
+    try:
+        live = artifacts.open_set(out_root, verify=False)
+        live_cfg = load_run_config(live.file("config.toml"))
+    except (ArtifactError, OSError, ValueError):
+        return None
+    live_size = int(live.manifest.get("gallery_size", 0))
+    changed = embedded + max(0, live_size - (gallery_size - embedded))
+    if (live.manifest.get("model_version") != model_version or live_cfg.index != cfg.index
+            or live_cfg.calibration != cfg.calibration or changed > CARRY_CALIBRATION_UP_TO * gallery_size):
+        return None
+    return live
+
+
+def _calibrate(set_dir: Path, items: Sequence[GalleryItem], cfg: RunConfig, reranking: dict,
+               progress: bool) -> Calibrator:
+    """Fits the confidence on the set being built, served as it will be: with the re-ranking
+    its manifest will name."""
+    building = ArtifactSet(path=set_dir, manifest={"version": "building", **reranking})
+    recognizer = Recognizer(building, EngineSettings())
+    try:
+        return calibration.calibrate_set(set_dir, items, cfg.calibration, recognizer, progress=progress)
+    finally:
+        recognizer.close()
+
+
 def build_artifacts(
     gallery: Path, out_root: Path, *, model: networks.ModelChoice = None, cfg: RunConfig | None = None,
-    progress: bool = True, calibrate_on: Sequence[GalleryItem] | None = None,
+    progress: bool = True, calibrate_on: Sequence[GalleryItem] | None = None, recalibrate: bool = False,
 ) -> ArtifactSet:
     """`model`: None for the shipped network, else a training run, an `.onnx` file or
     `networks.IMAGENET`; `cfg` defaults to the one that network was trained with.
 
     Calibration photographs random gallery cards, or `calibrate_on` where the gallery holds
-    cards unlike the ones users photograph (the benchmark's generated padding).
+    cards unlike the ones users photograph (the benchmark's generated padding). A rebuild that
+    changes little keeps the live set's calibration (CARRY_CALIBRATION_UP_TO) unless
+    `recalibrate`.
     """
     started = time.perf_counter()
     items = read_gallery(gallery)
@@ -117,14 +160,15 @@ def build_artifacts(
         write_catalog(writer.path("catalog.sqlite"), [it.entry for it in items])
         calibration.PROVISIONAL.save(writer.path("calibration.json"))
         cfg.save(writer.path("config.toml"))
-        # Calibrated as served: with the same re-ranking the manifest will name.
-        building = ArtifactSet(path=writer.tmp, manifest={"version": "building", **reranking})
-        recognizer = Recognizer(building, EngineSettings())
-        try:
-            cal = calibration.calibrate_set(writer.tmp, calibrate_on or items, cfg.calibration, recognizer,
-                                            progress=progress)
-        finally:
-            recognizer.close()
+        carried = None if recalibrate or calibrate_on is not None else _calibration_to_carry(
+            out_root, model_version, cfg, len(items), embedded.embedded)
+        if carried is not None:
+            shutil.copyfile(carried.file("calibration.json"), writer.path("calibration.json"))
+            cal = Calibrator.load(writer.path("calibration.json"))
+            log.info("calibration kept from set %s (%d new images of %d)", carried.version,
+                     embedded.embedded, len(items))
+        else:
+            cal = _calibrate(writer.tmp, calibrate_on or items, cfg, reranking, progress)
         manifest = {
             "model_version": model_version,
             "model_source": networks.describe(model),
@@ -138,7 +182,8 @@ def build_artifacts(
             "gallery_digest": hashlib.sha256(
                 "\n".join(f"{i.entry.card_id}:{i.entry.face}" for i in items).encode()
             ).hexdigest()[:12],
-            "calibration": {"fitted_on": cal.fitted_on, "ece": cal.expected_calibration_error},
+            "calibration": {"fitted_on": cal.fitted_on, "ece": cal.expected_calibration_error,
+                            **({"kept_from": carried.version} if carried is not None else {})},
             "build_seconds": round(time.perf_counter() - started, 1),
             "embed_seconds": round(embedded_at - started, 1),
             "images_embedded": embedded.embedded,

@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the served network's numbers: float32, or int8 calibrated on the gallery")
     p.add_argument("--calibration-photos", type=int, metavar="N",
                    help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="fit the confidence again even when the live set's calibration could be kept "
+                   "(it is kept when the network and settings are the same and at most 2%% of the "
+                   "gallery is new or gone)")
     p.set_defaults(func=run)
 
 
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
                                                  multi_card_photos=args.calibration_photos // 3)
         )
     try:
-        published = build_artifacts(args.gallery, args.out, model=model, cfg=cfg)
+        published = build_artifacts(args.gallery, args.out, model=model, cfg=cfg,
+                                    recalibrate=args.recalibrate)
     except (GalleryError, FileNotFoundError) as exc:
         print(f"cardsight index: {exc}", file=sys.stderr)
         return 2
