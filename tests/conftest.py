@@ -34,7 +34,7 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory, demo_gallery: Path) 
 
     root = tmp_path_factory.mktemp("artifacts")
     calibration = CalibrationConfig(photos=40, multi_card_photos=10, photo_size=(800, 600),
-                                    generated_photos=20, generated_cards=10)
+                                    generated_photos=10, generated_cards=6)
     cfg = dataclasses.replace(RunConfig(), calibration=calibration)
     build_artifacts(demo_gallery, root, cfg=cfg, progress=False)
     return root
