@@ -320,6 +320,8 @@ def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bo
     reach = frame + np.float32([-beyond, -beyond, beyond, beyond])
     fallback = None
     for sides in (4, 5):
+        if len(hull) < sides:
+            continue  # approxPolyN asserts on a hull of fewer points (a blob cut to a triangle or a box)
         polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
         if len(polygon) != sides or not all(box_holds(reach, vertex) for vertex in polygon):
             continue  # a vertex far beyond the photo: a side in view was swallowed into a frame stretch
