@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import RecognizerError
 from engine.recognizer import Recognizer
 from engine.verify import art_agreement, crop_lab, frame_agreement
 from training.cardgen import generate_gallery
@@ -53,7 +54,7 @@ def split_gallery(scans: Path, out: Path, leave_out: float, seed: int) -> tuple[
     rng = np.random.default_rng(seed)
     absent_names = set(rng.choice(names, size=round(leave_out * len(names)), replace=False).tolist())
     if out.exists():
-        shutil.rmtree(out)
+        shutil.rmtree(out)  # the split is a function of the seed: rebuilt the same every time
     out.mkdir(parents=True)
     with (scans / "cards.jsonl").open(encoding="utf-8") as src, (out / "cards.jsonl").open("w", encoding="utf-8") as dst:
         for line in src:
@@ -108,9 +109,13 @@ def non_card_group(recognizer: Recognizer, count: int, seed: int, size: tuple[in
     """Per photo with no card: every answer given is wrong; counts by kind."""
     group, by_kind = Group("not a card (answers)"), {}
     for kind, data in non_card_photos(count, seed, size):
-        ident = recognizer.identify(data)
-        stats = by_kind.setdefault(kind, {"photos": 0, "with_a_name": 0, "with_a_sure_name": 0})
+        stats = by_kind.setdefault(kind, {"photos": 0, "with_a_name": 0, "with_a_sure_name": 0, "errors": 0})
         stats["photos"] += 1
+        try:
+            ident = recognizer.identify(data)
+        except RecognizerError:
+            stats["errors"] += 1
+            continue
         stats["with_a_name"] += bool(ident.cards)
         stats["with_a_sure_name"] += any(not c.unsure for c in ident.cards)
         for card in ident.cards:
@@ -125,7 +130,11 @@ def real_photos(recognizer: Recognizer, scans: Path) -> tuple[Group, list[str]]:
     with (scans / "photos.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             truth = {n.strip() for n in row["card_names"].split(";") if n.strip()}
-            ident = recognizer.identify((scans / row["photo"]).read_bytes())
+            try:
+                ident = recognizer.identify((scans / row["photo"]).read_bytes())
+            except RecognizerError as exc:
+                notes.append(f"{row['photo']}: error {exc}")
+                continue
             for card in ident.cards:
                 group.confidence.append(card.confidence)
                 group.right.append(card.match.name in truth)
@@ -231,6 +240,8 @@ def main() -> int:
     p.add_argument("--plot", type=Path)
     p.add_argument("--json", type=Path)
     p.add_argument("--machine", default="", help="how to name this machine in the output")
+    p.add_argument("--reuse-set", action="store_true",
+                   help="measure the set an earlier run built in --work (same split) instead of building one")
     args = p.parse_args()
 
     print(f"# cardsight open-set benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -241,8 +252,11 @@ def main() -> int:
     kept = read_gallery(gallery)
     print(f"# gallery: {len(kept)} scans indexed, {len(left_out)} scans of "
           f"{len({i.entry.name for i in left_out})} names left out; model: {args.model or 'ImageNet backbone'}")
-    artifacts = build_artifacts(gallery, args.work / "artifacts", model_dir=args.model, progress=False)
-    print(f"# set built and calibrated in {time.perf_counter() - started:.0f} s: {artifacts.path}")
+    if args.reuse_set and (args.work / "artifacts" / "CURRENT").is_file():
+        print(f"# set reused from {args.work / 'artifacts'} (built by an earlier run of this bench)")
+    else:
+        built = build_artifacts(gallery, args.work / "artifacts", model_dir=args.model, progress=False)
+        print(f"# set built and calibrated in {time.perf_counter() - started:.0f} s: {built.path}")
     recognizer = Recognizer.load(args.work / "artifacts")
     cal = recognizer.calibrator
     print(f"# calibrator: w_top {cal.w_top:.2f}, w_margin {cal.w_margin:.2f}, w_art {cal.w_art:.2f}, "
@@ -257,11 +271,14 @@ def main() -> int:
     crowded = dataclasses.replace(sim, max_cards=4)
     multi.add_result(evaluate(recognizer, simulated_queries(kept, args.multi_photos, seed=args.seed + 2, sim=crowded,
                                                             cards_per_photo=4), progress=False), in_view_only=True)
+    print(single.line(threshold), flush=True)
+    print(multi.line(threshold), flush=True)
     present = Group("in gallery, all", single.confidence + multi.confidence, single.right + multi.right,
                     single.unanswered + multi.unanswered)
     absent_real = Group("absent: real scans left out")
     absent_real.add_result(evaluate(recognizer, simulated_queries(left_out, args.absent_photos, seed=args.seed + 3,
                                                                   sim=sim), progress=False))
+    print(absent_real.line(threshold), flush=True)
     names = [n.strip() for n in (args.scans / "card-names.txt").read_text(encoding="utf-8").splitlines()]
     scanned = {i.entry.name for i in read_gallery(args.scans)}
     generate_gallery(args.work / "generated", 150, seed=args.seed + 4,
@@ -270,15 +287,18 @@ def main() -> int:
     absent_gen.add_result(evaluate(recognizer, simulated_queries(read_gallery(args.work / "generated"),
                                                                  args.generated_photos, seed=args.seed + 5, sim=sim),
                                    progress=False))
+    print(absent_gen.line(threshold), flush=True)
     non_cards, by_kind = non_card_group(recognizer, args.non_card_photos, args.seed + 6, sim.size)
     real, real_notes = real_photos(recognizer, args.scans) if (args.scans / "photos.csv").is_file() else (None, [])
 
+    print(non_cards.line(threshold), flush=True)
     print(f"\n## At the engine's threshold (sure: confidence >= {threshold})")
     for g in (single, multi, present, absent_real, absent_gen, non_cards) + ((real,) if real else ()):
         print(g.line(threshold))
     print("\nnot a card, photos answered with any name / with a sure name:")
     for kind, s in by_kind.items():
-        print(f"  {kind:16s} {s['with_a_name']:3d} / {s['with_a_sure_name']:3d} of {s['photos']}")
+        print(f"  {kind:16s} {s['with_a_name']:3d} / {s['with_a_sure_name']:3d} of {s['photos']}"
+              + (f" ({s['errors']} raised an error)" if s["errors"] else ""))
     if real:
         print("real photos, sure and wrong:", "; ".join(real_notes) or "none")
 
