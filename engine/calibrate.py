@@ -1,10 +1,19 @@
 """Turns match scores into a confidence that means what it says.
 
-Two signals predict whether the top answer is right: how close the best match is (`top`) and
+Three signals predict whether the top answer is right: how close the best match is (`top`),
 how far ahead it is of the best match with a *different name* (`margin`; other printings of
-the same card don't count against it). A logistic model over both is fitted on simulated photos
-whose answers are known (`training.calibration`), with non-negative weights so that confidence
-never falls when the evidence improves.
+the same card don't count against it), and how well the crop's art box agrees with the top
+reference's (`art`, engine/verify.py: the embedding and the whole-card layout also reward a
+shared frame, so a card missing from the gallery can look close to one of its neighbours).
+A logistic model over them is fitted on simulated photos whose answers are known
+(`training.calibration`), including photos of cards that are *not* in the index, so that the
+confidence is the probability that the name is right whatever was photographed; its weights
+are non-negative so that confidence never falls when the evidence improves. Sets calibrated
+before the art check have `w_art` 0 and read as before.
+
+`card_floor` is the top score below which a detection is not taken for a Magic card at all
+("no card found" rather than a name): only 0.5% of right answers score lower, and most crops of
+screenshots, memes, hands and other games' cards do.
 """
 
 from __future__ import annotations
@@ -20,21 +29,32 @@ class Calibrator:
     w_top: float
     w_margin: float
     bias: float
+    w_art: float = 0.0
     fitted_on: int = 0
     expected_calibration_error: float | None = None
     same_card_threshold: float | None = None
     """Similarity at or above which two crops count as the same card (`cardsight compare`);
     fitted with the confidence model (see `training.calibration.same_card_threshold`)."""
+    card_floor: float | None = None
+    """Top score under which a detection is reported as no card (None: every detection is
+    answered, as sets built before this did); see `training.calibration.card_floor`."""
+    absent_share: float | None = None
+    """Weight of photos of cards absent from the index in the fit (None: fitted on cards in the
+    index only, before open-set calibration)."""
 
     def __post_init__(self) -> None:
-        if not all(math.isfinite(v) for v in (self.w_top, self.w_margin, self.bias)):
+        if not all(math.isfinite(v) for v in (self.w_top, self.w_margin, self.w_art, self.bias)):
             raise ValueError("calibration weights and bias must be finite numbers")
-        if self.w_top < 0 or self.w_margin < 0:
+        if self.w_top < 0 or self.w_margin < 0 or self.w_art < 0:
             raise ValueError("calibration weights must be non-negative (monotone confidence)")
 
-    def confidence(self, top: float, margin: float) -> float:
-        z = self.w_top * top + self.w_margin * margin + self.bias
+    def confidence(self, top: float, margin: float, art: float = 0.0) -> float:
+        z = self.w_top * top + self.w_margin * margin + self.w_art * art + self.bias
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def looks_like_a_card(self, top: float) -> bool:
+        """Whether a detection whose best match scores `top` is a Magic card at all."""
+        return self.card_floor is None or top >= self.card_floor
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

@@ -102,6 +102,10 @@ class ColourLayouts:
     def size(self) -> int:
         return len(self._signatures)
 
+    def signature(self, row: int) -> np.ndarray:
+        """The stored (33·24·3,) int8 signature of one gallery row."""
+        return np.asarray(self._signatures[row])
+
     def rerank(self, crop: np.ndarray, scores: np.ndarray, rows: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
         """The best `keep` of a Faiss shortlist (scores, rows; −1 rows pad) by fused score."""
         valid = rows >= 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import queue
 import threading
@@ -33,6 +34,7 @@ from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
+from engine.verify import art_agreement, crop_lab
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,19 @@ class Candidates:
     matches: list[CardMatch]
     whole_frame: bool
     crop: np.ndarray
+    rows: tuple[int, ...] = ()
+    """Gallery row of each match (aligned with `matches`), for checks against the stored
+    references; empty where unknown."""
+
+    def without_name(self, name: str) -> "Candidates":
+        """These candidates as an index without any printing of `name` would have ranked them.
+
+        Calibration uses it to see the case "the right card is not in the gallery" on every
+        photo it takes: the other entries' scores don't depend on which cards are indexed.
+        """
+        keep = [i for i, m in enumerate(self.matches) if m.name != name]
+        rows = tuple(self.rows[i] for i in keep) if self.rows else ()
+        return dataclasses.replace(self, matches=[self.matches[i] for i in keep], rows=rows)
 
 
 def evidence(matches: list[CardMatch]) -> tuple[float, float]:
@@ -180,6 +195,12 @@ class Recognizer:
         valid = rows >= 0
         return self.catalog.matches(rows[valid].tolist(), scores[valid].tolist())
 
+    def _candidates(self, quad: Quad, scores: np.ndarray, rows: np.ndarray, whole_frame: bool,
+                    crop: np.ndarray) -> Candidates:
+        matches = self._matches(scores, rows)
+        valid = [int(r) for r in rows if r >= 0]
+        return Candidates(quad, matches, whole_frame, crop, tuple(valid) if len(valid) == len(matches) else ())
+
     def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Embed, search, re-rank by colour layout: (scores, rows) per crop, best first."""
         step = self.settings.max_batch
@@ -219,9 +240,8 @@ class Recognizer:
                 if any(quad_iou(card_quad, seen)[0] >= SAME_OUTLINE_IOU for seen in chosen):
                     continue  # pieces of one split card that both chose its whole outline
                 chosen.append(card_quad)
-                matches = self._matches(scores[row], rows[row])
                 quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)
-                per_photo.append(Candidates(quad, matches, card.whole_frame, crop))  # type: ignore[arg-type]
+                per_photo.append(self._candidates(quad, scores[row], rows[row], card.whole_frame, crop))  # type: ignore[arg-type]
             out.append(per_photo)
         return out, timings
 
@@ -246,11 +266,25 @@ class Recognizer:
             results.append(Identification(cards=tuple(answers), image_size=p.size, timings_ms=timings))
         return results
 
+    def art_agreement(self, found: Candidates) -> float:
+        """`engine.verify.art_agreement` of the crop with its top match; 0 (no opinion) for sets
+        without stored layouts."""
+        if self.layouts is None or not found.rows:
+            return 0.0
+        return art_agreement(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
+
+    def evidence(self, found: Candidates) -> tuple[float, float, float]:
+        """(top score, margin over another name, art agreement): what the calibrator weighs."""
+        top_score, margin = evidence(found.matches)
+        return top_score, margin, self.art_agreement(found)
+
     def answer(self, found: Candidates) -> CardAnswer | None:
         if not found.matches:
             return None
-        top_score, margin = evidence(found.matches)
-        confidence = self.calibrator.confidence(top_score, margin)
+        top_score, margin, art = self.evidence(found)
+        if not self.calibrator.looks_like_a_card(top_score):
+            return None
+        confidence = self.calibrator.confidence(top_score, margin, art)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(

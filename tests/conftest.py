@@ -33,7 +33,8 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory, demo_gallery: Path) 
     from training.index_build import build_artifacts
 
     root = tmp_path_factory.mktemp("artifacts")
-    calibration = CalibrationConfig(photos=40, multi_card_photos=10, photo_size=(800, 600))
+    calibration = CalibrationConfig(photos=40, multi_card_photos=10, photo_size=(800, 600),
+                                    generated_photos=10, generated_cards=6)
     cfg = dataclasses.replace(RunConfig(), calibration=calibration)
     build_artifacts(demo_gallery, root, cfg=cfg, progress=False)
     return root

@@ -126,24 +126,37 @@ def test_same_card_threshold_without_samples() -> None:
     assert fit(np.zeros((0, 2)), np.zeros(0, bool)).same_card_threshold is None
 
 
-def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypatch: pytest.MonkeyPatch) -> None:
+class EvidenceOf:
+    """Stands in for a recognizer: its evidence is the matches' (top, margin) and a fixed art score."""
+
+    def evidence(self, found):  # type: ignore[no-untyped-def]
+        from engine.recognizer import evidence
+
+        return (*evidence(found.matches), 0.25)
+
+
+def _outcome(name: str, answered: list[tuple[str, float]], visible: float = 1.0):  # type: ignore[no-untyped-def]
     from engine.recognizer import Candidates
     from engine.types import CardMatch
+    from training.evaluate import CardOutcome, TrueCard
+
+    matches = [CardMatch(card_id=n, name=n, set="lea", set_name=None, collector_number="1", scryfall_uri="",
+                         image_uri=None, score=score) for n, score in answered]
+    quad = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
+    return CardOutcome(TrueCard(name, name, quad, visible=visible),
+                       Candidates(quad, matches, False, np.zeros((4, 4, 3), np.uint8), tuple(range(len(matches)))),
+                       0.5)
+
+
+def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypatch: pytest.MonkeyPatch) -> None:
     from training import calibration
     from training.config import CalibrationConfig
-    from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard
-
-    def outcome(name: str, answered: str, score: float, visible: float = 1.0) -> CardOutcome:
-        match = CardMatch(card_id=answered, name=answered, set="lea", set_name=None, collector_number="1",
-                          scryfall_uri="", image_uri=None, score=score)
-        quad = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
-        return CardOutcome(TrueCard(name, name, quad, visible=visible),
-                           Candidates(quad, [match], False, np.zeros((4, 4, 3), np.uint8)), 0.5)
+    from training.evaluate import VISIBLE_ENOUGH, EvalResult
 
     results = iter([
-        EvalResult(photos=1, outcomes=[outcome("A", "A", 0.9)]),
-        EvalResult(photos=1, outcomes=[outcome("B", "B", 0.8), outcome("C", "D", 0.6, VISIBLE_ENOUGH),
-                                       outcome("E", "F", 0.7, visible=0.4)]),  # under B: left out
+        EvalResult(photos=1, outcomes=[_outcome("A", [("A", 0.9)])]),
+        EvalResult(photos=1, outcomes=[_outcome("B", [("B", 0.8)]), _outcome("C", [("D", 0.6)], VISIBLE_ENOUGH),
+                                       _outcome("E", [("F", 0.7)], visible=0.4)]),  # under B: left out
     ])
     calls = []
 
@@ -152,13 +165,93 @@ def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypat
         return next(results)
 
     monkeypatch.setattr(calibration, "evaluate", fake_evaluate)
-    features, labels = calibration.collect_evidence(None, [object(), object()],  # type: ignore[arg-type, list-item]
-                                                    CalibrationConfig(photos=1, multi_card_photos=1))
-    assert features[:, 0].tolist() == pytest.approx([0.9, 0.8, 0.6])
-    assert labels.tolist() == [True, True, False]
+    cfg = CalibrationConfig(photos=1, multi_card_photos=1, generated_photos=0)
+    samples = calibration.collect_evidence(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    present = ~samples.absent
+    assert samples.features[present, 0].tolist() == pytest.approx([0.9, 0.8, 0.6])
+    assert samples.features[:, 2].tolist() == pytest.approx([0.25] * len(samples.right))
+    assert samples.right[present].tolist() == [True, True, False]
     assert calls == [1, 1]
 
-    results = iter([EvalResult(photos=1, outcomes=[outcome("A", "A", 0.9)])])
-    features, _ = calibration.collect_evidence(None, [object(), object()],  # type: ignore[arg-type, list-item]
-                                               CalibrationConfig(photos=1, multi_card_photos=0))
-    assert len(features) == 1
+    results = iter([EvalResult(photos=1, outcomes=[_outcome("A", [("A", 0.9)])])])
+    cfg = CalibrationConfig(photos=1, multi_card_photos=0, generated_photos=0)
+    samples = calibration.collect_evidence(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    assert len(samples.right) == 1
+
+
+def test_every_answered_card_is_also_read_as_if_its_name_were_not_indexed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The card's own printings go; the best other name becomes the (wrong) top answer."""
+    from training import calibration
+    from training.config import CalibrationConfig
+    from training.evaluate import EvalResult
+
+    outcome = _outcome("A", [("A", 0.95), ("A", 0.9), ("B", 0.7), ("C", 0.5)])
+    monkeypatch.setattr(calibration, "evaluate", lambda *a, **k: EvalResult(photos=1, outcomes=[outcome]))
+    cfg = CalibrationConfig(photos=1, multi_card_photos=0, generated_photos=0)
+    samples = calibration.collect_evidence(EvidenceOf(), [object()], cfg)  # type: ignore[arg-type, list-item]
+    assert samples.absent.tolist() == [False, True]
+    assert samples.right.tolist() == [True, False]
+    assert samples.features[0, :2].tolist() == pytest.approx([0.95, 0.25])
+    assert samples.features[1, :2].tolist() == pytest.approx([0.7, 0.2])
+    left = outcome.found.without_name("A")
+    assert [m.name for m in left.matches] == ["B", "C"] and left.rows == (2, 3)
+
+
+def open_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cards in the index (right when the art agrees) and absent ones (always wrong, art disagrees,
+    but top and margin as high as a present card's)."""
+    rng = np.random.default_rng(seed)
+    top = rng.uniform(0.4, 0.95, 2 * n)
+    margin = rng.uniform(0.0, 0.3, 2 * n)
+    absent = np.arange(2 * n) >= n
+    art = np.where(absent, rng.uniform(-0.1, 0.5, 2 * n), rng.uniform(0.3, 1.0, 2 * n))
+    right = ~absent & (rng.random(2 * n) < 1 / (1 + np.exp(-(10 * top + 20 * margin - 8))))
+    return np.column_stack([top, margin, art]), right, absent
+
+
+def test_absent_cards_teach_the_fit_to_weigh_the_art() -> None:
+    features, right, absent = open_set(3000, seed=6)
+    closed = fit(features[~absent], right[~absent])
+    opened = fit(features, right, absent, absent_share=0.5)
+    assert opened.w_art > closed.w_art + 1.0
+    assert opened.absent_share == 0.5 and closed.absent_share is None and closed.card_floor is None
+    sure_closed = np.array([closed.confidence(*f) for f in features[absent]]) >= 0.6
+    sure_opened = np.array([opened.confidence(*f) for f in features[absent]]) >= 0.6
+    assert sure_opened.mean() < sure_closed.mean() / 3
+
+
+def test_absent_share_sets_their_weight_whatever_their_count() -> None:
+    features, right, absent = open_set(2000, seed=7)
+    few_absent = ~absent | (np.arange(len(right)) < 2000 + 400)
+    heavy = fit(features[few_absent], right[few_absent], absent[few_absent], absent_share=0.5)
+    light = fit(features[few_absent], right[few_absent], absent[few_absent], absent_share=0.1)
+    absent_conf = lambda cal: np.mean([cal.confidence(*f) for f in features[absent]])  # noqa: E731
+    assert absent_conf(heavy) < absent_conf(light)
+
+
+def test_card_floor_loses_half_a_percent_of_right_answers() -> None:
+    features, right, absent = open_set(2000, seed=8)
+    cal = fit(features, right, absent, absent_share=0.5)
+    assert cal.card_floor is not None
+    assert (features[right, 0] < cal.card_floor).mean() == pytest.approx(0.005, abs=0.002)
+    assert (features[~right, 0] < cal.card_floor).mean() > 3 * 0.005  # wrong answers are cut more often
+    assert not cal.looks_like_a_card(cal.card_floor - 0.01) and cal.looks_like_a_card(cal.card_floor)
+    assert Calibrator(w_top=1.0, w_margin=1.0, bias=0.0).looks_like_a_card(-1.0)
+
+
+def test_a_calibration_saved_before_the_art_check_loads_and_reads_as_before(tmp_path: Path) -> None:
+    (tmp_path / "calibration.json").write_text(
+        '{"w_top": 10.0, "w_margin": 40.0, "bias": -7.0, "fitted_on": 3, "expected_calibration_error": null,'
+        ' "same_card_threshold": 0.7}', encoding="utf-8")
+    cal = Calibrator.load(tmp_path / "calibration.json")
+    assert cal.w_art == 0.0 and cal.card_floor is None
+    assert cal.confidence(0.8, 0.1, art=0.9) == pytest.approx(cal.confidence(0.8, 0.1))
+    assert cal.confidence(0.8, 0.1) == pytest.approx(1 / (1 + math.exp(-(8.0 + 4.0 - 7.0))))
+
+
+def test_confidence_is_monotone_in_art() -> None:
+    cal = Calibrator(w_top=5.0, w_margin=10.0, bias=-6.0, w_art=8.0)
+    values = [cal.confidence(0.7, 0.1, a) for a in np.linspace(-1, 1, 21)]
+    assert all(b > a for a, b in zip(values, values[1:]))
+    with pytest.raises(ValueError, match="weights"):
+        Calibrator(w_top=1.0, w_margin=1.0, bias=0.0, w_art=-0.5)

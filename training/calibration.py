@@ -1,14 +1,25 @@
-"""Fits the confidence model on simulated photos whose right answers are known.
+"""Fits the confidence model on simulated photos whose right answers are known, open-set.
 
 The photos go through the real engine (decode, detect, embed, search), so the fitted confidence
 reflects detection error and photo damage, not just clean embedding distances. Cards the
 detector misses can't be answered at all and are left out of the fit.
+
+A confidence fitted only on cards that are in the index has never seen the case "the right
+card is not there", and answered cards from other sets "sure" with a neighbour's name (issue 19).
+So every photographed card is also read as an index *without* its name would read it
+(`Candidates.without_name`: the other entries' scores don't depend on what else is indexed, so
+this is exactly the leave-one-name-out index, at no extra cost), and photos of generated cards,
+which no gallery holds, join as absent too. `CalibrationConfig.absent_share` sets how much the
+absent cards weigh in the fit: the confidence is "probability the name is right" for a stream
+of photos in which that share of cards is missing from the gallery.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -16,10 +27,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engine.calibrate import Calibrator
-from engine.recognizer import Recognizer, evidence
+from engine.recognizer import Candidates, Recognizer
 from training.config import CalibrationConfig
 from training.evaluate import VISIBLE_ENOUGH, evaluate, expected_calibration_error, simulated_queries
-from training.gallery import GalleryItem
+from training.gallery import GalleryItem, read_gallery
 from training.photosim import PhotoSimConfig
 
 log = logging.getLogger(__name__)
@@ -30,15 +41,44 @@ MULTI_CARDS = 4
 SAME_CARD_FALSE_ACCEPTS = 0.95
 """Quantile of different-card similarities used as the same-card threshold."""
 
+CARD_FLOOR_LOSS = 0.005
+"""Share of right answers (cards in the index, named right) whose top score may fall under the
+"is a card" floor. On the ImageNet backbone's 708-scan set (454 simulated cards, 2026-12-06) a
+floor at 0.5% of right answers let 5% of non-card crops through, at 1% of *all* real cards'
+crops (absent ones included) 44%: below the right answers' range a name is as good as never
+right, so saying "no card" there loses next to nothing."""
+
+FEATURES = ("top", "margin", "art")
+"""Columns of the evidence, in order (`Recognizer.evidence`)."""
+
 PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
 """Used only while the real fit is being computed (it needs a loadable set)."""
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Evidence of answered cards: (N, 3) features, whether the top name is right, and whether
+    the photographed card's name was absent from the index as read."""
+
+    features: np.ndarray
+    right: np.ndarray
+    absent: np.ndarray
+
+    def __add__(self, other: "Samples") -> "Samples":
+        return Samples(np.concatenate([self.features, other.features]), np.concatenate([self.right, other.right]),
+                       np.concatenate([self.absent, other.absent]))
+
+
+def _samples(recognizer: Recognizer, found: Sequence[Candidates], right: Sequence[bool], absent: bool) -> Samples:
+    features = np.asarray([recognizer.evidence(c) for c in found], np.float64).reshape(-1, len(FEATURES))
+    return Samples(features, np.asarray(right, bool), np.full(len(found), absent))
 
 
 def collect_evidence(
     recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
     progress: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(features [top, margin], right-name flags) for each card the engine answered.
+) -> Samples:
+    """Evidence of each card the engine answered, in the index and (read without its name) not.
 
     The photos and the matching of true cards to detections are the evaluation's own, so the
     fit sees exactly what `cardsight eval` measures. Cards in photos of several cards are
@@ -58,16 +98,60 @@ def collect_evidence(
                                                        cards_per_photo=MULTI_CARDS),
                          total=cfg.multi_card_photos, progress=progress)
         answered += [o for o in multi.outcomes if o.found is not None and o.truth.visible >= VISIBLE_ENOUGH]
-    features = [evidence(o.found.matches) for o in answered]
-    labels = [o.name_rank() == 1 for o in answered]
-    return np.asarray(features, np.float64).reshape(-1, 2), np.asarray(labels, bool)
+    present = _samples(recognizer, [o.found for o in answered], [o.name_rank() == 1 for o in answered], absent=False)
+    left_out = [c for o in answered if (c := o.found.without_name(o.truth.name)).matches]
+    samples = present + _samples(recognizer, left_out, [False] * len(left_out), absent=True)
+    if cfg.generated_photos:
+        samples = samples + _generated_evidence(recognizer, items, cfg, sim, progress)
+    return samples
 
 
-def fit(features: np.ndarray, labels: np.ndarray) -> Calibrator:
-    """Logistic fit with non-negative weights, plus the same-card similarity threshold."""
-    calibrator = _logistic(features, labels)
-    threshold = same_card_threshold(features, labels)
-    return dataclasses.replace(calibrator, same_card_threshold=threshold)
+def _generated_evidence(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig,
+                        sim: PhotoSimConfig, progress: bool) -> Samples:
+    """Photos of generated cards: a frame and art no gallery holds (names drawn by the generator;
+    one that happens to be in the gallery counts as present, answered right or wrong)."""
+    from training.cardgen import generate_gallery  # rendering fonts and art: only when asked
+
+    names = {it.entry.name for it in items}
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_gallery(Path(tmp), cfg.generated_cards, seed=cfg.seed + 2, hard_negative_fraction=0.0)
+        generated = read_gallery(Path(tmp))
+        result = evaluate(recognizer, simulated_queries(generated, cfg.generated_photos, seed=cfg.seed + 3, sim=sim),
+                          total=cfg.generated_photos, progress=progress)
+    answered = [o for o in result.outcomes if o.found is not None]
+    out = Samples(np.zeros((0, len(FEATURES))), np.zeros(0, bool), np.zeros(0, bool))
+    for absent in (True, False):
+        group = [o for o in answered if (o.truth.name not in names) == absent]
+        out = out + _samples(recognizer, [o.found for o in group], [o.name_rank() == 1 for o in group], absent)
+    return out
+
+
+def fit(features: np.ndarray, labels: np.ndarray, absent: np.ndarray | None = None,
+        absent_share: float = 0.0) -> Calibrator:
+    """Weighted logistic fit with non-negative weights, the same-card threshold and the card floor.
+
+    `features` has the columns of `FEATURES` (missing trailing ones count as 0). With `absent`
+    given, absent cards weigh `absent_share` of the fit and cards in the index the rest, however
+    many of each were photographed.
+    """
+    features = _widen(np.asarray(features, np.float64))
+    labels = np.asarray(labels, bool)
+    absent = np.zeros(len(labels), bool) if absent is None else np.asarray(absent, bool)
+    share = absent_share if absent.any() and (~absent).any() else 0.0
+    weights = np.where(absent, share / max(1, absent.sum()), (1 - share) / max(1, (~absent).sum())) * len(labels)
+    calibrator = _logistic(features, labels, weights)
+    present = ~absent
+    return dataclasses.replace(
+        calibrator,
+        same_card_threshold=same_card_threshold(features[present], labels[present]),
+        card_floor=card_floor(features[present & labels, 0]) if absent.any() else None,
+        absent_share=share if absent.any() else None,
+    )
+
+
+def _widen(features: np.ndarray) -> np.ndarray:
+    features = features.reshape(len(features), -1) if features.size else features.reshape(0, features.shape[-1])
+    return np.pad(features, ((0, 0), (0, len(FEATURES) - features.shape[1])))
 
 
 def same_card_threshold(features: np.ndarray, labels: np.ndarray) -> float | None:
@@ -82,28 +166,50 @@ def same_card_threshold(features: np.ndarray, labels: np.ndarray) -> float | Non
     return float(np.quantile(other, SAME_CARD_FALSE_ACCEPTS)) if len(other) else None
 
 
-def _logistic(features: np.ndarray, labels: np.ndarray) -> Calibrator:
+def card_floor(right_top_scores: np.ndarray) -> float | None:
+    """The top score that all but `CARD_FLOOR_LOSS` of right answers reach.
+
+    Under it a detection is reported as no card: screenshots, memes, hands, other games' cards
+    score there, and so do some Magic cards absent from the index, whose candidates are wrong
+    names anyway. None without right answers.
+    """
+    return float(np.quantile(right_top_scores, CARD_FLOOR_LOSS)) if len(right_top_scores) else None
+
+
+def _logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Calibrator:
     """A feature whose weight comes out negative is dropped, so confidence stays monotone."""
     if len(labels) < 20 or labels.all() or not labels.any():
         log.warning("calibration: %d samples, %d right: too few of one kind, keeping a prior",
                     len(labels), int(labels.sum()))
         return _prior(labels)
-    use = [0, 1]
+    use = list(range(len(FEATURES)))
     while use:
-        model = LogisticRegression(C=10.0, max_iter=1000).fit(features[:, use], labels)
+        model = LogisticRegression(C=10.0, max_iter=1000).fit(features[:, use], labels, sample_weight=weights)
         coef = model.coef_[0]
         if (coef >= 0).all():
-            weights = dict(zip(use, coef))
+            fitted = {FEATURES[i]: float(c) for i, c in zip(use, coef)}
             cal = Calibrator(
-                w_top=float(weights.get(0, 0.0)), w_margin=float(weights.get(1, 0.0)),
+                w_top=fitted.get("top", 0.0), w_margin=fitted.get("margin", 0.0), w_art=fitted.get("art", 0.0),
                 bias=float(model.intercept_[0]), fitted_on=int(len(labels)),
             )
-            ece = expected_calibration_error(
-                np.array([cal.confidence(t, m) for t, m in features]), labels
-            )
-            return dataclasses.replace(cal, expected_calibration_error=ece)
+            conf = np.array([cal.confidence(*row) for row in features])
+            return dataclasses.replace(cal, expected_calibration_error=_weighted_ece(conf, labels, weights))
         use.remove(use[int(np.argmin(coef))])
     return _prior(labels)
+
+
+def _weighted_ece(conf: np.ndarray, labels: np.ndarray, weights: np.ndarray, bins: int = 10) -> float:
+    """ECE over the fit's own mix (absent cards at their share), as the confidence is meant."""
+    if np.allclose(weights, weights[0]):
+        return expected_calibration_error(conf, labels, bins)
+    edges = np.linspace(0, 1, bins + 1)
+    total, ece = weights.sum(), 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (conf >= lo) & ((conf < hi) | (hi == 1.0))
+        if sel.any():
+            w = weights[sel]
+            ece += w.sum() / total * abs(np.average(conf[sel], weights=w) - np.average(labels[sel], weights=w))
+    return float(ece)
 
 
 def _prior(labels: np.ndarray) -> Calibrator:
@@ -114,9 +220,11 @@ def _prior(labels: np.ndarray) -> Calibrator:
 
 def calibrate_set(set_dir: Path, items: Sequence[GalleryItem], cfg: CalibrationConfig,
                   recognizer: Recognizer, *, progress: bool = True) -> Calibrator:
-    features, labels = collect_evidence(recognizer, items, cfg, progress=progress)
-    cal = fit(features, labels)
+    samples = collect_evidence(recognizer, items, cfg, progress=progress)
+    cal = fit(samples.features, samples.right, samples.absent, cfg.absent_share)
     cal.save(set_dir / "calibration.json")
-    log.info("calibration: %d cards, %.1f%% right, ECE %s", len(labels),
-             100 * labels.mean() if len(labels) else 0, cal.expected_calibration_error)
+    present = ~samples.absent
+    log.info("calibration: %d cards in the index (%.1f%% right), %d absent; ECE %s",
+             int(present.sum()), 100 * samples.right[present].mean() if present.any() else 0,
+             int(samples.absent.sum()), cal.expected_calibration_error)
     return cal

@@ -92,6 +92,19 @@ class CalibrationConfig:
     photo_size: tuple[int, int] = (1280, 960)
     hardness: float = 1.0
     seed: int = 1234
+    generated_photos: int = 100
+    """Photos of generated cards, absent from any gallery, beside the gallery's own cards read
+    as an index without their name would read them (training/calibration.py)."""
+    generated_cards: int = 60
+    absent_share: float = 0.5
+    """Weight of absent cards in the fit: the confidence is the probability that the name is
+    right when this share of photographed cards is missing from the gallery."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.absent_share < 1.0:
+            raise ValueError("absent_share must be within [0, 1)")
+        if self.generated_photos < 0 or self.generated_cards < 1:
+            raise ValueError("generated_photos must not be negative and generated_cards must be at least 1")
 
 
 @dataclass(frozen=True)
