@@ -22,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("float32", "int8"),
                    help="the served network's numbers: float32, or int8 calibrated on the gallery")
     p.add_argument("--calibration-photos", type=int, metavar="N",
-                   help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards, "
-                        "N/3 of generated cards absent from the gallery)")
+                   help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(
             cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos,
                                                  multi_card_photos=args.calibration_photos // 3,
-                                                 generated_photos=args.calibration_photos // 3)
+                                                 generated_photos=args.calibration_photos // 3)  # absent cards
         )
     try:
         published = build_artifacts(args.gallery, args.out, model_dir=args.model, cfg=cfg)
