@@ -104,8 +104,15 @@ def test_engine_gives_each_file_its_answer(recognizer: Recognizer, name: str) ->
 def test_exif_orientations_all_give_the_upright_photo(recognizer: Recognizer) -> None:
     answers = [recognizer.identify(CORPUS[f"exif-{o}.jpg"]) for o in range(1, 9)]
     assert {a.image_size for a in answers} == {(480, 360)}
-    centres = np.array([np.mean(a.cards[0].quad, axis=0) for a in answers])
+    # The outline, whether or not the drawn card is answered (it is no Magic card: see make_corpus.py).
+    found = [recognizer.analyse(CORPUS[f"exif-{o}.jpg"])[0] for o in range(1, 9)]
+    centres = np.array([np.mean(f[0].quad, axis=0) for f in found])
     assert np.abs(centres - (240, 180)).max() < 12, centres  # the card where it is in the upright photo
+
+
+def test_thirty_six_cards_are_outlined_up_to_the_cap(recognizer: Recognizer) -> None:
+    found, _ = recognizer.analyse(CORPUS["thirty-six-cards.jpg"])
+    assert 6 <= len(found) <= MAX_CARDS
 
 
 @ASYNC
@@ -142,7 +149,10 @@ async def test_http_api_answers_each_file_with_its_status(recognizer: Recognizer
                 else:
                     assert resp.status == 200, (name, payload)
                     assert len(payload["cards"]) <= MAX_CARDS
-                    assert (payload["cards"] == []) == (expected.outcome == NO_CARD), name
+                    # Files of "any answer" show drawn cards that are no Magic card: since issue 19
+                    # they may come back with none (under the card floor) as well as "not sure".
+                    if expected.outcome == NO_CARD:
+                        assert payload["cards"] == [], name
         big = await client.post("/identify", data=b"\xff" * 2_000_001)
         assert big.status == 413 and (await big.json())["error"]["code"] == TOO_LARGE
         health = await client.get("/health")

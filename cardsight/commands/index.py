@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration_photos is not None:
         cfg = dataclasses.replace(
             cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos,
-                                                 multi_card_photos=args.calibration_photos // 3)
+                                                 multi_card_photos=args.calibration_photos // 3,
+                                                 generated_photos=args.calibration_photos // 3)  # absent cards
         )
     try:
         published = build_artifacts(args.gallery, args.out, model=model, cfg=cfg,
