@@ -121,3 +121,17 @@ def test_a_small_change_keeps_the_live_calibration_unless_told_to_refit(tmp_path
     other = dataclasses.replace(CFG, calibration=dataclasses.replace(CFG.calibration, seed=99))
     changed = build_artifacts(gallery, tmp_path / "live", cfg=other, progress=False)
     assert "kept_from" not in changed.manifest["calibration"]  # other settings: fitted again
+
+
+def test_a_calibration_of_an_older_format_is_fitted_again(tmp_path: Path) -> None:
+    """A set built before the open-set fit has no card floor or art weight to carry forward."""
+    gallery = tmp_path / "synced"
+    generate_gallery(gallery, 51, seed=8, hard_negative_fraction=0.0)
+    lines = _keep_records(gallery, 50)
+    first = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    manifest = json.loads(first.file("manifest.json").read_text())
+    del manifest["calibration"]["format"]
+    first.file("manifest.json").write_text(json.dumps(manifest))
+    (gallery / "cards.jsonl").write_text("".join(lines))
+    rebuilt = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    assert rebuilt.manifest["images_embedded"] == 1 and "kept_from" not in rebuilt.manifest["calibration"]

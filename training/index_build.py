@@ -47,6 +47,10 @@ more among 100,000 do not move that mapping, but re-fitting it photographs and r
 simulated photos (~1.5 min of a 2-minute new-set-day build on two cores). `--recalibrate`
 fits it anyway."""
 
+CALIBRATION_FORMAT = 2
+"""Kept calibrations must be of this format: 2 is the open-set fit (art agreement, card floor);
+a set built before it is calibrated again rather than carry a fit without them."""
+
 
 class GalleryEmbeddings(NamedTuple):
     vectors: np.ndarray
@@ -102,9 +106,9 @@ def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, item
 
 def _calibration_to_carry(out_root: Path, model_version: str, cfg: RunConfig, gallery_size: int,
                           embedded: int) -> ArtifactSet | None:
-    """The live set under `out_root` whose calibration this build may keep: same network,
-    same index and calibration settings, and at most CARRY_CALIBRATION_UP_TO of the gallery
-    new or removed."""
+    """The live set under `out_root` whose calibration this build may keep: a fit of this
+    CALIBRATION_FORMAT, the same network, the same index and calibration settings, and at most
+    CARRY_CALIBRATION_UP_TO of the gallery new or removed."""
     try:
         live = artifacts.open_set(out_root, verify=False)
         live_cfg = load_run_config(live.file("config.toml"))
@@ -112,7 +116,8 @@ def _calibration_to_carry(out_root: Path, model_version: str, cfg: RunConfig, ga
         return None
     live_size = int(live.manifest.get("gallery_size", 0))
     changed = embedded + max(0, live_size - (gallery_size - embedded))
-    if (live.manifest.get("model_version") != model_version or live_cfg.index != cfg.index
+    if (live.manifest.get("calibration", {}).get("format") != CALIBRATION_FORMAT
+            or live.manifest.get("model_version") != model_version or live_cfg.index != cfg.index
             or live_cfg.calibration != cfg.calibration or changed > CARRY_CALIBRATION_UP_TO * gallery_size):
         return None
     return live
@@ -183,6 +188,7 @@ def build_artifacts(
                 "\n".join(f"{i.entry.card_id}:{i.entry.face}" for i in items).encode()
             ).hexdigest()[:12],
             "calibration": {"fitted_on": cal.fitted_on, "ece": cal.expected_calibration_error,
+                            "format": CALIBRATION_FORMAT,
                             **({"kept_from": carried.version} if carried is not None else {})},
             "build_seconds": round(time.perf_counter() - started, 1),
             "embed_seconds": round(embedded_at - started, 1),
