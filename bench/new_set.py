@@ -33,7 +33,6 @@ from training.photosim import PhotoSimConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "training" / "shipped.toml"
-WEIGHTS = "model.safetensors"
 
 
 def train_without(items: list[GalleryItem], left_out: str, work: Path, recipe: Path) -> Path:
@@ -41,7 +40,7 @@ def train_without(items: list[GalleryItem], left_out: str, work: Path, recipe: P
     from training.train import train
 
     run = work / f"run-without-{left_out}"
-    if not (run / WEIGHTS).is_file():
+    if not networks.weights_file(run).is_file():
         kept = [i.image_path for i in items if i.entry.set_code != left_out]
         started = time.perf_counter()
         train(kept, run, load_run_config(recipe))
@@ -51,8 +50,7 @@ def train_without(items: list[GalleryItem], left_out: str, work: Path, recipe: P
 
 def artifact_set(gallery: Path, model: networks.ModelChoice, work: Path, name: str) -> Path:
     """A set of the whole gallery served by `model`; one per network's weights, reused."""
-    source = networks.SHIPPED_MODEL if model is None else (
-        Path(model) / WEIGHTS if model != networks.IMAGENET else None)
+    source = networks.weights_file(model)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12] if source else "imagenet"
     out = work / f"artifacts-{name}-{digest}"
     if not artifacts.exists(out):

@@ -33,7 +33,6 @@ from training.gallery import read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
 
-WEIGHTS = "model.safetensors"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -126,8 +125,7 @@ def run_padded(args: argparse.Namespace, items) -> dict:
     combined = padded_gallery(args.work, args.gallery, items, args.pad_to)
     # One set per network and index recipe: a set left by other weights or another re-ranking
     # would measure those instead.
-    source = networks.SHIPPED_MODEL if args.model is None else args.model / WEIGHTS
-    recipe = hashlib.sha256(source.read_bytes())
+    recipe = hashlib.sha256(networks.weights_file(args.model).read_bytes())
     recipe.update(json.dumps(dataclasses.asdict(networks.run_config(args.model).index)).encode())
     out = args.work / f"artifacts-{args.pad_to}-{recipe.hexdigest()[:12]}"
     if not artifacts.exists(out):

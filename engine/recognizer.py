@@ -281,10 +281,10 @@ class Recognizer:
     def answer(self, found: Candidates) -> CardAnswer | None:
         if not found.matches:
             return None
-        top_score, margin, art = self.evidence(found)
+        top_score, margin = evidence(found.matches)
         if not self.calibrator.looks_like_a_card(top_score):
-            return None
-        confidence = self.calibrator.confidence(top_score, margin, art)
+            return None  # before the art check: its 0.3 ms would be spent on no card
+        confidence = self.calibrator.confidence(top_score, margin, self.art_agreement(found))
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(

@@ -1,5 +1,8 @@
 """Gallery embeddings kept between index builds, keyed by image checksum and model version.
 
+Images are keyed by `engine.artifacts.sha256_file` of their bytes: a re-scanned image is a new
+image, a moved one is not.
+
 On the day a new set comes out, a sync adds a few hundred images to a catalog of 100,000.
 Embedding every image again would take the better part of an hour on two cores; with this
 cache `cardsight index` embeds only images it has not seen under the same network, and a
@@ -14,7 +17,6 @@ ignored (with a warning) and the build embeds everything.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -25,15 +27,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FOLDER = "embedding-cache"
-
-
-def image_digest(path: Path) -> str:
-    """SHA-256 of the image file's bytes: a re-scanned image is a new image, a moved one is not."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class EmbeddingCache:

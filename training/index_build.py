@@ -24,16 +24,16 @@ from tqdm import tqdm
 from engine import artifacts, colour_layout
 from engine.artifacts import ArtifactSet, SetWriter, sha256_file
 from engine.calibrate import Calibrator
-from engine.errors import ArtifactError
 from engine.catalog import write_catalog
 from engine.colour_layout import LAYOUT_SIZE, LayoutSettings, layout, signatures
 from engine.embed import Embedder
+from engine.errors import ArtifactError
 from engine.recognizer import Recognizer
 from engine.search import build_index, save_index
 from engine.settings import EngineSettings
 from training import calibration, networks
 from training.config import RunConfig, load_run_config
-from training.embedding_cache import EmbeddingCache, image_digest
+from training.embedding_cache import EmbeddingCache
 from training.gallery import GalleryItem, load_card_image, read_gallery
 from training.quantize import calibration_crops, quantize_embedder
 
@@ -70,7 +70,7 @@ def embed_gallery(
     size = embedder.input_size
     vectors = np.zeros((len(items), 2, embedder.dim), np.float32)
     stored = np.zeros((len(items), LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3), np.int8)
-    digests = [image_digest(item.image_path) for item in items]
+    digests = [sha256_file(item.image_path) for item in items]
     todo = []
     for row, digest in enumerate(digests):
         hit = cache.get(digest)
@@ -127,6 +127,7 @@ def _calibrate(set_dir: Path, items: Sequence[GalleryItem], cfg: RunConfig, rera
                progress: bool) -> Calibrator:
     """Fits the confidence on the set being built, served as it will be: with the re-ranking
     its manifest will name."""
+    calibration.PROVISIONAL.save(set_dir / "calibration.json")  # the recognizer needs one to load
     building = ArtifactSet(path=set_dir, manifest={"version": "building", **reranking})
     recognizer = Recognizer(building, EngineSettings())
     try:
@@ -163,7 +164,6 @@ def build_artifacts(
             np.save(writer.path(colour_layout.FILE), embedded.signatures)
             reranking = LayoutSettings(cfg.index.layout_weight, cfg.index.shortlist).to_manifest()
         write_catalog(writer.path("catalog.sqlite"), [it.entry for it in items])
-        calibration.PROVISIONAL.save(writer.path("calibration.json"))
         cfg.save(writer.path("config.toml"))
         carried = None if recalibrate or calibrate_on is not None else _calibration_to_carry(
             out_root, model_version, cfg, len(items), embedded.embedded)

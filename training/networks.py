@@ -20,6 +20,7 @@ SHIPPED_MODEL = Path(engine.__file__).resolve().parent / "models" / "card_embedd
 the `.toml` beside it."""
 IMAGENET = "imagenet"
 RUN_CONFIG = "config.toml"
+RUN_WEIGHTS = "model.safetensors"
 
 ModelChoice = Path | str | None
 """None (the shipped model), IMAGENET, a training run folder, or an `.onnx` file."""
@@ -42,6 +43,15 @@ def run_config(model: ModelChoice) -> RunConfig:
     if onnx is not None and not path.is_file():
         return RunConfig()
     return load_run_config(path)
+
+
+def weights_file(model: ModelChoice) -> Path | None:
+    """The file whose bytes are the network (None for the ImageNet baseline, which is built
+    from the config's seed): what the benchmarks key a reusable set by."""
+    if model == IMAGENET:
+        return None
+    onnx = _onnx_file(model)
+    return onnx if onnx is not None else Path(model) / RUN_WEIGHTS
 
 
 def describe(model: ModelChoice) -> str:

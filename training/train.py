@@ -29,12 +29,11 @@ from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_pre
 from training.generated import generated_references
 from training.losses import LossFn, make_loss
 from training.model import CardEmbedder
-from training.networks import RUN_CONFIG as CONFIG
+from training.networks import RUN_CONFIG as CONFIG, RUN_WEIGHTS as WEIGHTS
 from training.pairs import PairDataset
 
 log = logging.getLogger(__name__)
 
-WEIGHTS = "model.safetensors"
 CHECKPOINT = "checkpoint.pt"
 
 
