@@ -107,6 +107,11 @@ class Catalog:
     def close(self) -> None:
         self._con.close()
 
+    def names(self) -> list[str]:
+        """Every distinct card name, as printed (for reading titles)."""
+        with self._lock:
+            return [name for (name,) in self._con.execute("SELECT DISTINCT name FROM entries")]
+
     def matches(self, row_ids: Sequence[int], scores: Sequence[float]) -> list[CardMatch]:
         with self._lock:
             placeholders = ", ".join("?" for _ in row_ids)
