@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 
 from bot import replies
+from bot.lookups import LookupQuery, Show
 from bot.ratelimit import RequestLimits
 from bot.replies import Reply, ReplyKind
 from bot.settings import BotSettings
@@ -28,18 +28,7 @@ log = logging.getLogger("cardsight.bot")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cardsight_request_id", default="-")
 """The current request's id; set by `Answerer.tracked` so every log line of a request carries it."""
 
-_BRACKETS = re.compile(r"\[\[([^\[\]\n]{1,120})\]\]")
 DOWNLOAD_FAILED = "I couldn't download that image. Please try sending it again."
-
-
-def bracket_queries(text: str, limit: int) -> list[str]:
-    """The distinct ``[[Card Name]]`` queries in `text`, in order, at most `limit`."""
-    out: list[str] = []
-    for raw in _BRACKETS.findall(text or ""):
-        name = " ".join(raw.split())
-        if name and name.casefold() not in (q.casefold() for q in out):
-            out.append(name)
-    return out[:limit]
 
 
 def is_image_type(content_type: str | None) -> bool:
@@ -148,20 +137,24 @@ class Answerer:
         )
         return replies.from_identification(ident, self.settings.max_alternatives)
 
-    async def lookup(self, query: str) -> Reply:
-        query = " ".join(query.split())[:120]
-        if not query:
+    async def lookup(self, query: str | LookupQuery) -> Reply:
+        """A name lookup; a `LookupQuery` from ``[[...]]`` may ask for a set's printing."""
+        lookup = query if isinstance(query, LookupQuery) else LookupQuery(query)
+        name = " ".join(lookup.name.split())[:120]
+        if not name:
             return Reply(ReplyKind.ERROR, "Tell me a card name, e.g. /card Lightning Bolt")
+        limit = self.settings.max_alternatives + 1
         try:
-            matches = await self.engine.lookup_async(query, self.settings.max_alternatives + 1)
+            matches = await self.engine.lookup_async(name, limit, set_code=lookup.set_code)
         except RecognizerError as exc:
             return replies.from_error(exc)
-        log.info("req=%s lookup query=%r hits=%d", request_id.get(), query, len(matches))
-        return replies.from_lookup(query, matches, self.settings.max_alternatives)
+        log.info("req=%s lookup query=%r set=%s hits=%d", request_id.get(), name, lookup.set_code, len(matches))
+        return replies.from_lookup(lookup, matches, self.settings.max_alternatives)
 
-    async def choice(self, card_id: str) -> Reply:
+    async def choice(self, card_id: str, show: Show = Show.CARD) -> Reply:
+        """The catalog entry a button names; `Show.DETAILS` for the "Details" button."""
         try:
-            return replies.from_choice(await self.engine.card_async(card_id))
+            return replies.from_choice(await self.engine.card_async(card_id), show)
         except RecognizerError as exc:
             return replies.from_error(exc)
 

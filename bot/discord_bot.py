@@ -15,14 +15,17 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answering import Answerer, bracket_queries, is_image_type
-from bot.discord_views import AlternativeButton, reply_embed, send_kwargs
+from bot.answering import Answerer, is_image_type
+from bot.discord_views import AlternativeButton, DetailsButton, reply_embed, send_kwargs
+from bot.lookups import LookupQuery, bracket_lookups, parse_lookup
 from bot.replies import Reply
 from bot.settings import BotSettings
 
 log = logging.getLogger("cardsight.bot.discord")
 
 NO_IMAGE = "That message has no image attached. Use it on a message with a photo of a card."
+MAX_EMBEDS = 10
+"""Discord's limit on embeds in one message."""
 CARD_USAGE = "Attach a photo (`image`) or give a card `name`, e.g. `/card name: Lightning Bolt`."
 
 
@@ -77,7 +80,7 @@ class CardsightDiscord(discord.AutoShardedClient):
             await self._answer_photo(interaction, image, "context_menu")
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AlternativeButton)
+        self.add_dynamic_items(AlternativeButton, DetailsButton)
         if self.settings.discord_sync_commands:
             synced = await self.tree.sync()
             log.info("registered %d application command(s)", len(synced))
@@ -103,7 +106,7 @@ class CardsightDiscord(discord.AutoShardedClient):
 
     async def _answer_lookup(self, interaction: discord.Interaction, name: str) -> None:
         async with self.answerer.tracked("discord", "lookup"):
-            reply = await self.answerer.lookup(name)
+            reply = await self.answerer.lookup(parse_lookup(name) or name)
             await interaction.response.send_message(**send_kwargs(reply), ephemeral=reply.is_problem)
 
     def is_passive(self, message: discord.Message) -> bool:
@@ -121,7 +124,7 @@ class CardsightDiscord(discord.AutoShardedClient):
         if image is not None:
             await self._answer_passive_photo(message, image)
         if self.settings.discord_bracket_lookups:
-            queries = bracket_queries(message.content, self.settings.max_lookups_per_message)
+            queries = bracket_lookups(message.content, self.settings.max_lookups_per_message)
             if queries:
                 await self._answer_brackets(message, queries)
 
@@ -139,10 +142,15 @@ class CardsightDiscord(discord.AutoShardedClient):
                 reply = await self.answerer.identify(image.read)
             await message.reply(**send_kwargs(reply), mention_author=False)
 
-    async def _answer_brackets(self, message: discord.Message, queries: list[str]) -> None:
+    async def _answer_brackets(self, message: discord.Message, queries: list[LookupQuery]) -> None:
+        """One message for all of them (up to 10 embeds), with the "Details" button of a single
+        card; several cards' rules text is one `[[name]]` click away instead."""
         async with self.answerer.tracked("discord", "brackets"):
             found: list[Reply] = list(await asyncio.gather(*(self.answerer.lookup(q) for q in queries)))
-            embeds = [reply_embed(r) for r in found]
+            if len(found) == 1:
+                await message.reply(**send_kwargs(found[0]), mention_author=False)
+                return
+            embeds = [reply_embed(r) for r in found[:MAX_EMBEDS]]
             await message.reply(embeds=embeds, mention_author=False)
 
 

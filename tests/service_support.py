@@ -86,8 +86,9 @@ class FakeRecognizer:
         finally:
             self.in_flight -= 1
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return [m for m in CATALOG if query.lower() in m.name.lower()][:limit]
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return [m for m in CATALOG if query.lower() in m.name.lower()
+                and (set_code is None or m.set == set_code)][:limit]
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         return next((m for m in CATALOG if m.card_id == card_id), None)

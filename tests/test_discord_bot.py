@@ -98,8 +98,37 @@ async def test_slash_card_with_attachment(standin: DiscordStandin, engine: FakeE
     assert embed["url"] == "https://scryfall.com/card/lea/161/lightning-bolt"
     assert "confidence 93%" in embed["description"] and "(LEA) #161" in embed["description"]
     assert embed["thumbnail"]["url"] == BOLT.image_uri
-    buttons = followup.params["json"]["components"][0]["components"]
-    assert [b["custom_id"] for b in buttons] == [f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}"]
+    assert [(f["name"], f["value"]) for f in embed["fields"]] == [
+        ("Prices", "$420.00 · €380.50 · 1.02 TIX (prices of 2024-05-01)"),
+        ("Legality", "Legal: Modern, Legacy, Vintage, Commander, Pauper · Not legal: Standard, Pioneer"),
+    ]
+    buttons = [b for row in followup.params["json"]["components"] for b in row["components"]]
+    assert [b["custom_id"] for b in buttons] == [
+        f"cardsight:details:{BOLT.card_id}", f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}",
+    ]
+    assert buttons[0]["label"] == "Details"
+
+
+async def test_details_button_shows_rules_text_to_the_asker_only(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(310, f"cardsight:details:{BOLT.card_id}", label="Details")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (answer_,) = await standin.log.wait_for(callback_of(click))
+    assert answer_.params["json"]["type"] == 4 and answer_.params["json"]["data"]["flags"] & EPHEMERAL
+    (embed,) = answer_.params["json"]["data"]["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Rules"] == "{R} — Instant\nLightning Bolt deals 3 damage to any target."
+    assert "Prices" in fields and "Legality" in fields
+
+
+async def test_switching_to_an_alternative_moves_the_details_button(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(311, f"cardsight:card:{BOLT_M10.card_id}")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (update,) = await standin.log.wait_for(callback_of(click))
+    data = update.params["json"]["data"]
+    assert "(M10) #146" in data["embeds"][0]["description"]
+    assert data["embeds"][0]["fields"][0]["value"].startswith("$2.10 · $15.00 foil")
+    buttons = [b["custom_id"] for row in data["components"] for b in row["components"]]
+    assert buttons == [f"cardsight:details:{BOLT_M10.card_id}", f"cardsight:card:{BOLT_M10.card_id}"]
 
 
 async def test_alternative_button_switches_the_answer(standin: DiscordStandin, group: BotGroup) -> None:
@@ -163,6 +192,40 @@ async def test_bracket_lookup_in_passive_channel(standin: DiscordStandin, group:
     await standin.dispatch("MESSAGE_CREATE", message)
     (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, message))
     assert [e["title"] for e in reply.params["json"]["embeds"]] == ["Llanowar Elves", "Lightning Helix"]
+
+
+async def test_bracket_modifiers_and_several_per_message(standin: DiscordStandin, group: BotGroup) -> None:
+    message = standin.message(405, PASSIVE_CHANNEL_ID,
+                              content="[[$lightnin bolt]] vs [[#Counterspell]] and [[Lightning Bolt|M10]]")
+    await standin.dispatch("MESSAGE_CREATE", message)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, message))
+    prices, legality, printing = reply.params["json"]["embeds"]
+    assert prices["title"] == "Lightning Bolt" and [f["name"] for f in prices["fields"]] == ["Prices"]
+    assert prices["fields"][0]["value"].startswith("$420.00")
+    assert legality["title"] == "Counterspell" and [f["name"] for f in legality["fields"]] == ["Legality"]
+    assert legality["fields"][0]["value"] == "Legal: Legacy, Vintage, Pauper · Not legal: Standard, Modern"
+    assert "(M10) #146" in printing["description"]
+
+
+async def test_bracket_image_only_and_unknown_printing(standin: DiscordStandin, group: BotGroup) -> None:
+    image = standin.message(406, PASSIVE_CHANNEL_ID, content="[[!Lightning Bolt]]")
+    await standin.dispatch("MESSAGE_CREATE", image)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, image))
+    (embed,) = reply.params["json"]["embeds"]
+    assert embed["image"]["url"] == BOLT.image_uri and "fields" not in embed and "thumbnail" not in embed
+    assert not reply.params["json"].get("components")
+    missing = standin.message(407, PASSIVE_CHANNEL_ID, content="[[Lightning Bolt|RAV]]")
+    await standin.dispatch("MESSAGE_CREATE", missing)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, missing))
+    assert "in set RAV" in reply.params["json"]["embeds"][0]["description"]
+
+
+async def test_slash_card_name_takes_the_same_modifiers(standin: DiscordStandin, group: BotGroup) -> None:
+    interaction = standin.slash_card(312, name="$Lightning Bolt|m10")
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (reply,) = await standin.log.wait_for(callback_of(interaction))
+    (embed,) = reply.params["json"]["data"]["embeds"]
+    assert "(M10) #146" in embed["description"] and [f["name"] for f in embed["fields"]] == ["Prices"]
 
 
 async def test_bad_input_gets_a_friendly_reply(standin: DiscordStandin, group: BotGroup) -> None:

@@ -81,9 +81,43 @@ async def test_photo_gets_name_link_and_confidence(standin: TelegramStandin, eng
     assert 'href="https://scryfall.com/card/lea/161/lightning-bolt"' in text
     assert "confidence 93%" in text
     assert "(LEA) #161" in text
+    assert "<b>Prices</b>: $420.00 · €380.50 · 1.02 TIX (prices of 2024-05-01)" in text
+    assert "<b>Legality</b>: Legal: Modern, Legacy, Vintage, Commander, Pauper · Not legal: Standard, Pioneer" in text
+    assert "deals 3 damage" not in text  # the rules text is behind "Details"
     buttons = [row[0] for row in call.params["reply_markup"]["inline_keyboard"]]
-    assert [b["callback_data"] for b in buttons] == [f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}"]
+    assert [b["callback_data"] for b in buttons] == [
+        f"det:{BOLT.card_id}", f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}",
+    ]
     assert call.params["link_preview_options"]["url"] == BOLT.image_uri
+
+
+def keyboard(*data: str) -> dict:
+    return {"inline_keyboard": [[{"text": d, "callback_data": d}] for d in data]}
+
+
+async def test_details_button_unfolds_rules_text_and_less_folds_it(standin: TelegramStandin, group: BotGroup) -> None:
+    sent = standin.message(1010, BOT_USER["id"], text="Lightning Bolt",
+                           reply_markup=keyboard(f"det:{BOLT.card_id}", f"card:{HELIX.card_id}"))
+    standin.push({"callback_query": {
+        "id": "cq-det", "chat_instance": "ci", "data": f"det:{BOLT.card_id}",
+        "from": {"id": 510, "is_bot": False, "first_name": "T"}, "message": sent,
+    }})
+    (edit,) = await standin.log.wait_for(lambda c: c.name == "editMessageText" and c.params.get("chat_id") == 1010)
+    assert "<b>Rules</b>\n{R} — Instant\nLightning Bolt deals 3 damage to any target." in edit.params["text"]
+    assert "<b>Prices</b>" in edit.params["text"]
+    rows = [row[0]["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"]]
+    assert rows == [f"less:{BOLT.card_id}", f"card:{HELIX.card_id}"]  # the alternatives stay
+
+
+async def test_bracket_modifiers_each_get_their_answer(standin: TelegramStandin, group: BotGroup) -> None:
+    standin.push({"message": standin.message(1011, 511, text="[[!Lightning Bolt]] [[#counterspell]] [[$bolt|m10]]")})
+    image, legality, prices = await standin.log.wait_for(reply_to(1011), count=3)
+    assert image.params["link_preview_options"]["prefer_large_media"] is True
+    assert "<b>" not in image.params["text"].split("\n", 1)[1] and "reply_markup" not in image.params
+    assert "<b>Legality</b>: Legal: Legacy, Vintage, Pauper" in legality.params["text"]
+    assert "Prices" not in legality.params["text"]
+    assert "<b>Prices</b>: $2.10 · $15.00 foil (prices of 2024-05-01)" in prices.params["text"]
+    assert "(M10) #146" in prices.params["text"] and "Legality" not in prices.params["text"]
 
 
 async def test_alternative_button_switches_the_answer(standin: TelegramStandin, group: BotGroup) -> None:
