@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
@@ -83,10 +83,6 @@ class CardMatch:
             del out["details"]
         return out
 
-    def without_details(self) -> CardMatch:
-        """Alternatives travel without details (a click fetches the entry with them)."""
-        return replace(self, details=None) if self.details is not None else self
-
 
 @dataclass(frozen=True)
 class CardAnswer:
@@ -119,7 +115,7 @@ class CardAnswer:
             "unsure": self.unsure,
             "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
             "alternatives": [
-                {**a.without_details().to_json(), "score": round(a.score, 4)} for a in self.alternatives
+                {**a.to_json(), "score": round(a.score, 4)} for a in self.alternatives
             ],
         }
 
