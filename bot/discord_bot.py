@@ -16,7 +16,8 @@ import discord
 from discord import app_commands
 
 from bot.answering import Answerer, is_image_type
-from bot.discord_views import AlternativeButton, DetailsButton, reply_embed, send_kwargs
+from bot.discord_views import AlternativeButton, DetailsButton, PickButton, reply_embed, send_kwargs
+from bot.feedback import Scope
 from bot.lookups import LookupQuery, bracket_lookups, parse_lookup
 from bot.replies import Reply
 from bot.settings import BotSettings
@@ -65,11 +66,17 @@ class CardsightDiscord(discord.AutoShardedClient):
             name: app_commands.Range[str, 1, 120] | None = None,
         ) -> None:
             if image is not None:
-                await self._answer_photo(interaction, image, "slash")
+                await self._answer_photo(interaction, image, "slash", poster_id=interaction.user.id)
             elif name:
                 await self._answer_lookup(interaction, name)
             else:
                 await interaction.response.send_message(CARD_USAGE, ephemeral=True)
+
+        @self.tree.command(name="forget", description="Delete the card photos you helped me learn from")
+        async def forget(interaction: discord.Interaction) -> None:
+            async with self.answerer.tracked("discord", "forget"):
+                text = await self.answerer.forget("discord", interaction.user.id)
+                await interaction.response.send_message(text, ephemeral=True)
 
         @self.tree.context_menu(name="Identify card")
         async def identify_card(interaction: discord.Interaction, message: discord.Message) -> None:
@@ -77,10 +84,10 @@ class CardsightDiscord(discord.AutoShardedClient):
             if image is None:
                 await interaction.response.send_message(NO_IMAGE, ephemeral=True)
                 return
-            await self._answer_photo(interaction, image, "context_menu")
+            await self._answer_photo(interaction, image, "context_menu", poster_id=message.author.id)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AlternativeButton, DetailsButton)
+        self.add_dynamic_items(AlternativeButton, DetailsButton, PickButton)
         if self.settings.discord_sync_commands:
             synced = await self.tree.sync()
             log.info("registered %d application command(s)", len(synced))
@@ -89,7 +96,10 @@ class CardsightDiscord(discord.AutoShardedClient):
         self.ready_event.set()
         log.info("discord: logged in as %s (%s shard(s), %d server(s))", self.user, self.shard_count, len(self.guilds))
 
-    async def _answer_photo(self, interaction: discord.Interaction, image: discord.Attachment, what: str) -> None:
+    async def _answer_photo(
+        self, interaction: discord.Interaction, image: discord.Attachment, what: str, *, poster_id: int
+    ) -> None:
+        """`poster_id`: whose photo it is, the one user whose pick may label it (bot.feedback)."""
         async with self.answerer.tracked("discord", what):
             refusal = self.answerer.refuse_photo(
                 ("discord", interaction.user.id),
@@ -101,7 +111,8 @@ class CardsightDiscord(discord.AutoShardedClient):
                 await interaction.response.send_message(embed=reply_embed(refusal), ephemeral=True)
                 return
             await interaction.response.defer(thinking=True)
-            reply = await self.answerer.identify(image.read)
+            scope = Scope("discord", interaction.guild_id, poster_id)
+            reply = await self.answerer.identify(image.read, scope)
             await interaction.followup.send(**send_kwargs(reply))
 
     async def _answer_lookup(self, interaction: discord.Interaction, name: str) -> None:
@@ -138,8 +149,9 @@ class CardsightDiscord(discord.AutoShardedClient):
                 # Unasked-for answers stay quiet: a refusal only shows as a reaction.
                 await _react(message, "⏳")
                 return
+            scope = Scope("discord", message.guild.id if message.guild else None, message.author.id)
             async with message.channel.typing():
-                reply = await self.answerer.identify(image.read)
+                reply = await self.answerer.identify(image.read, scope)
             await message.reply(**send_kwargs(reply), mention_author=False)
 
     async def _answer_brackets(self, message: discord.Message, queries: list[LookupQuery]) -> None:

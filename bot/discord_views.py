@@ -112,6 +112,37 @@ class DetailsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cardsi
             await interaction.response.send_message(embed=reply_embed(reply), ephemeral=True)
 
 
+THANKS = "Thanks! I'll learn from that photo. (/forget deletes the photos you taught me.)"
+POSTER_ONLY = "Only the person who posted the photo can confirm which card it is."
+
+
+class PickButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"cardsight:fb:(?P<token>[0-9a-f]{16}):(?P<card_id>[\w-]{1,80})",
+):
+    """"Right" or an alternative under an answer where feedback is on: shows the picked card
+    like `AlternativeButton`, and records the poster's pick with the card's crop."""
+
+    def __init__(self, token: str, card_id: str, label: str = "…", right: bool = False) -> None:
+        style = discord.ButtonStyle.success if right else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"cardsight:fb:{token}:{card_id}"))
+        self.token, self.card_id = token, card_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> PickButton:
+        return cls(match["token"], match["card_id"], item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        answerer: Answerer = interaction.client.answerer  # type: ignore[attr-defined]
+        async with answerer.tracked("discord", "pick"):
+            recorded = await answerer.pick(self.token, self.card_id, "discord", interaction.user.id)
+            reply = await answerer.choice(self.card_id)  # "Right" shows the answer again after a flip
+            await interaction.response.edit_message(embed=reply_embed(reply), view=switched_view(interaction.message, reply))
+            await interaction.followup.send(THANKS if recorded else POSTER_ONLY, ephemeral=True)
+
+
 def switched_view(message: discord.Message | None, reply: Reply) -> discord.ui.View | None:
     """The buttons after switching to an alternative: the same alternatives (to flip back),
     and a "Details" button for the card now shown."""
@@ -127,14 +158,21 @@ def switched_view(message: discord.Message | None, reply: Reply) -> discord.ui.V
 
 
 def choices_view(reply: Reply) -> discord.ui.View | None:
+    """Details, then "Right" (where feedback is on and the answer is sure), then alternatives."""
     details = reply.details_of
-    if not reply.choices and details is None:
+    right = reply.feedback is not None and reply.kind is ReplyKind.FOUND
+    if not reply.choices and details is None and not right:
         return None
     view = discord.ui.View(timeout=None)
     if details is not None:
         view.add_item(DetailsButton(details))
+    if right and reply.feedback is not None:
+        view.add_item(PickButton(reply.feedback, reply.cards[0].card_id, "Right", right=True))
     for choice in reply.choices:
-        view.add_item(AlternativeButton(choice.card_id, choice.label))
+        if reply.feedback is not None:
+            view.add_item(PickButton(reply.feedback, choice.card_id, choice.label))
+        else:
+            view.add_item(AlternativeButton(choice.card_id, choice.label))
     return view
 
 

@@ -89,7 +89,7 @@ class Choice:
 
     card_id: str
     label: str
-
+    name: str
 
 @dataclass(frozen=True)
 class Reply:
@@ -101,6 +101,9 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     note: str | None = None
     show: Show = Show.CARD
+    feedback: str | None = None
+    """Token of the held crop when the poster's pick is recorded (`bot.feedback`): the
+    alternatives and a "Right" button then carry it."""
 
     @property
     def is_problem(self) -> bool:
@@ -163,14 +166,14 @@ def from_identification(ident: Identification, max_alternatives: int = 4) -> Rep
             ReplyKind.UNSURE,
             NOT_SURE,
             cards=(line,),
-            choices=tuple(Choice(m.card_id, choice_label(m)) for m in candidates),
+            choices=tuple(Choice(m.card_id, choice_label(m), m.name) for m in candidates),
         )
     alternatives = _distinct(answer.alternatives, exclude=answer.match.card_id)[:max_alternatives]
     return Reply(
         ReplyKind.FOUND,
         answer.match.name,
         cards=(line,),
-        choices=tuple(Choice(m.card_id, choice_label(m)) for m in alternatives),
+        choices=tuple(Choice(m.card_id, choice_label(m), m.name) for m in alternatives),
     )
 
 
@@ -189,7 +192,7 @@ def from_lookup(query: str | LookupQuery, matches: list[CardMatch], max_alternat
         where = f" in set {lookup.set_code.upper()}" if lookup.set_code else ""
         return Reply(ReplyKind.NOT_FOUND, f"No card named like “{lookup.name}”{where} in my catalog.")
     best, rest = matches[0], _distinct(matches[1:], exclude=matches[0].card_id)[:max_alternatives]
-    choices = () if lookup.show is Show.IMAGE else tuple(Choice(m.card_id, choice_label(m)) for m in rest)
+    choices = () if lookup.show is Show.IMAGE else tuple(Choice(m.card_id, choice_label(m), m.name) for m in rest)
     return Reply(ReplyKind.LOOKUP, best.name, cards=(CardLine.from_match(best),), choices=choices, show=lookup.show)
 
 

@@ -37,6 +37,7 @@ from telegram.ext import (
 
 from bot import replies
 from bot.answering import Answerer
+from bot.feedback import Scope
 from bot.lookups import Show, bracket_lookups, parse_lookup
 from bot.quiet_retries import OUTAGE_LOGGER
 from bot.redact import TELEGRAM_LOGGERS, redact_in_logs
@@ -55,6 +56,9 @@ RATE_LIMIT_RETRIES = 3
 CALLBACK_PREFIX = "card:"
 DETAILS_PREFIX = "det:"
 LESS_PREFIX = "less:"
+PICK_PREFIX = "fb:"
+THANKS = "Thanks! I'll learn from that photo."
+POSTER_ONLY = "Only the person who posted the photo can confirm it."
 MESSAGE_MAX_CHARS = 4096
 USAGE = (
     "Send me a photo of a Magic card and I'll name it.\n"
@@ -63,7 +67,10 @@ USAGE = (
     "• [[Lightning Bolt]] in a message does the same; [[Bolt|M10]] a set's printing, "
     "[[!Bolt]] the image only, [[$Bolt]] prices, [[#Bolt]] legality"
 )
-COMMANDS = [BotCommand("card", "Identify the photo you reply to, or look up a card: /card Name")]
+COMMANDS = [
+    BotCommand("card", "Identify the photo you reply to, or look up a card: /card Name"),
+    BotCommand("forget", "Delete the card photos you helped me learn from"),
+]
 
 
 def _text(value: str) -> str:
@@ -122,10 +129,13 @@ def switched_markup(old: InlineKeyboardMarkup | None, reply: Reply) -> InlineKey
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | None:
     """A "Details" button (when there is rules text) and one button per alternative."""
     rows = _details_row(reply)
+    prefix = f"{PICK_PREFIX}{reply.feedback}:" if reply.feedback else CALLBACK_PREFIX
+    if reply.feedback and reply.kind is ReplyKind.FOUND and _fits(prefix + reply.cards[0].card_id):
+        rows.append([InlineKeyboardButton("Right", callback_data=prefix + reply.cards[0].card_id)])
     rows += [
-        [InlineKeyboardButton(c.label, callback_data=CALLBACK_PREFIX + c.card_id)]
+        [InlineKeyboardButton(c.label, callback_data=prefix + c.card_id)]
         for c in reply.choices
-        if _fits(CALLBACK_PREFIX + c.card_id)
+        if _fits(prefix + c.card_id)
     ]
     return InlineKeyboardMarkup(rows) if rows else None
 
@@ -192,6 +202,8 @@ class TelegramHandlers:
     def register(self, app: Application) -> None:
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
         app.add_handler(CommandHandler("card", self.on_card))
+        app.add_handler(CommandHandler("forget", self.on_forget))
+        app.add_handler(CallbackQueryHandler(self.on_pick, pattern=f"^{PICK_PREFIX}"))
         app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, self.on_photo))
         app.add_handler(
             MessageHandler(filters.Document.ALL & ~filters.Document.IMAGE & filters.ChatType.PRIVATE, self.on_not_image)
@@ -222,6 +234,34 @@ class TelegramHandlers:
             await self._identify(update, context, message.reply_to_message, asked=True)
         else:
             await message.reply_text(USAGE)
+
+    async def on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is None or update.effective_user is None:
+            return
+        async with self.answerer.tracked("telegram", "forget"):
+            await update.effective_message.reply_text(await self.answerer.forget("telegram", update.effective_user.id))
+
+    async def on_pick(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """"Right" or an alternative where feedback is on: show that card and record the
+        poster's pick (`bot.feedback`); the popup says whether it was recorded."""
+        query = update.callback_query
+        if query is None or not query.data or query.from_user is None:
+            return
+        token, _, card_id = query.data.removeprefix(PICK_PREFIX).partition(":")
+        async with self.answerer.tracked("telegram", "pick"):
+            recorded = await self.answerer.pick(token, card_id, "telegram", query.from_user.id)
+            reply = await self.answerer.choice(card_id)
+            await query.answer(THANKS if recorded else POSTER_ONLY)
+            if isinstance(query.message, Message):
+                try:
+                    await query.edit_message_text(
+                        reply_html(reply), parse_mode=ParseMode.HTML,
+                        reply_markup=switched_markup(query.message.reply_markup, reply),
+                        link_preview_options=link_preview(reply),
+                    )
+                except BadRequest as exc:  # "Right" on the answer shown: nothing to change
+                    if "not modified" not in str(exc).lower():
+                        raise
 
     async def on_not_image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:
@@ -280,8 +320,10 @@ class TelegramHandlers:
                 file = await context.bot.get_file(file_id)
                 return bytes(await file.download_as_bytearray())
 
+            poster = source.from_user.id if source is not None and source.from_user else 0
+            scope = Scope("telegram", chat.id if in_group and chat else None, poster)
             await message.reply_chat_action("typing")
-            await send_reply(message, await self.answerer.identify(download))
+            await send_reply(message, await self.answerer.identify(download, scope))
 
 
 def build_application(answerer: Answerer, settings: BotSettings, token: str) -> Application:

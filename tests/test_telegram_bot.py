@@ -6,6 +6,7 @@ import html
 import re
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -295,3 +296,48 @@ async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) ->
         await group.stop(grace_seconds=5)
         await standin.stop()
     assert not standin.log.named("getUpdates")
+
+
+async def test_feedback_in_a_consenting_group_only(tmp_path: Path) -> None:
+    from bot.feedback import FeedbackStore
+    from bot.settings import FeedbackSettings
+    from bot.telegram_bot import POSTER_ONLY, THANKS
+
+    group_chat, other_group = -1001020, -1001021
+    store = FeedbackStore(FeedbackSettings(telegram_chat_ids=(group_chat,), folder=str(tmp_path / "fb")))
+    engine = FakeEngine()
+    photo = engine.teach(card_photo("Lightning Bolt", seed=31), answer(BOLT, 0.9, HELIX))
+    standin = TelegramStandin()  # its own: the module's bot must not take these updates
+    await standin.start()
+    running = await start_bots(engine, settings_for(standin, guild_requests_per_minute=0),
+                               tokens=BotTokens(telegram=TOKEN), platforms=("telegram",), feedback=store)
+    try:
+        standin.push({"message": standin.message(other_group, 520, "supergroup", photo=standin.photo(photo))})
+        standin.push({"message": standin.message(group_chat, 520, "supergroup", photo=standin.photo(photo))})
+        (plain,) = await standin.log.wait_for(reply_to(other_group))
+        assert not [r for r in plain.params["reply_markup"]["inline_keyboard"] if r[0]["callback_data"].startswith("fb:")]
+        (asked,) = await standin.log.wait_for(reply_to(group_chat))
+        rows = {r[0]["text"]: r[0]["callback_data"] for r in asked.params["reply_markup"]["inline_keyboard"]}
+        token = rows["Right"].split(":")[1]
+        assert rows["Right"] == f"fb:{token}:{BOLT.card_id}" and rows["Lightning Helix (RAV #213)"] == f"fb:{token}:{HELIX.card_id}"
+        assert all(len(d.encode()) <= 64 for d in rows.values())
+
+        sent = standin.message(group_chat, BOT_USER["id"], "supergroup", text="Lightning Bolt",
+                               reply_markup=asked.params["reply_markup"])
+        for query_id, user_id in (("cq-fb-1", 521), ("cq-fb-2", 520)):  # a stranger, then the poster
+            standin.push({"callback_query": {
+                "id": query_id, "chat_instance": "ci", "data": rows["Right"],
+                "from": {"id": user_id, "is_bot": False, "first_name": "T"}, "message": sent,
+            }})
+            (answered,) = await standin.log.wait_for(
+                lambda c, q=query_id: c.name == "answerCallbackQuery" and c.params["callback_query_id"] == q)
+            assert answered.params["text"] == (POSTER_ONLY if user_id == 521 else THANKS)
+        (record,) = store.records()
+        assert record["cards"][0]["id"] == BOLT.card_id and record["platform"] == "telegram"
+
+        standin.push({"message": standin.message(group_chat, 520, "supergroup", **standin.command("/forget"))})
+        (done,) = await standin.log.wait_for(lambda c: reply_to(group_chat)(c) and "Deleted" in c.params["text"])
+        assert done.params["text"].startswith("Deleted 1 ") and store.records() == []
+    finally:
+        await running.stop(grace_seconds=5)
+        await standin.stop()
