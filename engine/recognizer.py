@@ -355,14 +355,14 @@ class Recognizer:
             job.future.cancel()
             raise RequestTimeout(f"no answer within {self.settings.timeout_s:g} s") from None
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return await asyncio.to_thread(self.catalog.lookup, query, limit)
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return await asyncio.to_thread(self.catalog.lookup, query, limit, set_code)
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         return await asyncio.to_thread(self.catalog.by_card_id, card_id)
 
-    def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return self.catalog.lookup(query, limit)
+    def lookup(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return self.catalog.lookup(query, limit, set_code)
 
     def info(self) -> dict[str, Any]:
         m = self.artifact_set.manifest
