@@ -27,8 +27,8 @@ from pathlib import Path
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PHOTOS = Path("/work/shared/data/photos")
+from bench.paths import PHOTOS, REPO, shared_help
+
 
 
 @dataclass
@@ -180,7 +180,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="drive this running server instead of starting one")
     parser.add_argument("--artifacts", type=Path, default=REPO / "var" / "artifacts")
-    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("--photos", type=Path, default=PHOTOS,
+                        help=shared_help("real photos; generated scenes where absent", PHOTOS))
     parser.add_argument("--max-photos", type=int, default=32)
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 64])
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
