@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.pad_gallery import make_padding, padded_gallery
-from bench.recognition import SHARED
+from bench.paths import REPO, SHARED, shared_help
 from engine import artifacts
 from engine.recognizer import Recognizer
 from training.embedding_cache import FOLDER as CACHE_FOLDER
@@ -37,7 +37,6 @@ from training.evaluate import evaluate, simulated_queries
 from training.gallery import read_gallery
 from training.photosim import PhotoSimConfig
 
-REPO = Path(__file__).resolve().parents[1]
 INDEX = ("import resource, sys\n"
          "from cardsight.cli import main\n"
          "rc = main(['index', *sys.argv[1:]])\n"
@@ -100,7 +99,7 @@ def measure_full_build(args: argparse.Namespace, items: list, gallery: Path, out
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gallery", type=Path, default=SHARED,
-                   help="real scans (default: ../shared/data beside the repo)")
+                   help=shared_help("real scans"))
     p.add_argument("--faces", type=int, default=100_000, help="gallery entries after padding")
     p.add_argument("--new-cards", type=int, default=300, help="cards added on new-set day")
     p.add_argument("--photos", type=int, default=300, help="single-card photos of the real scans")

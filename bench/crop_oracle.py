@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.recognition import SHARED
+from bench.paths import SHARED, shared_help
 from engine.decode import decode_image
 from engine.quad import side_lengths, warp_quad
 from engine.recognizer import Recognizer
@@ -31,7 +31,7 @@ CORNERS_RIGHT = 0.15  # of the card's long side: corners further off than this a
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True)
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--photos", type=int, default=300)
     p.add_argument("--seed", type=int, default=99)
     args = p.parse_args()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.recognition import SHARED, run_accuracy
+from bench.paths import SHARED, shared_help
+from bench.recognition import run_accuracy
 from engine.recognizer import Recognizer
 from engine.settings import EngineSettings
 from training.gallery import read_gallery
@@ -22,7 +23,7 @@ from training.photosim import PhotoSimConfig
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True)
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--photos", type=int, default=200)
     p.add_argument("--size", default="4000x3000", help="photo size WxH")
     p.add_argument("--floors", default="1600,1000", help="decode_min_long_side values to compare")

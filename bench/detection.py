@@ -1,6 +1,6 @@
 """Print how well and how fast decode + detect work on real photos and simulated scenes.
 
-Real photos (when /work/shared/data is present) have only a card count, so they give
+Real photos (when ../shared/data is present beside the repository) have only a card count, so they give
 count accuracy, recall and false positives, plus a contact sheet to look at; photosim
 scenes (single-card and up to 4 cards, 1600x1200, default hardness) have exact corners,
 so they give recall at IoU >= 0.8 and corner error. Latency is single-process wall time
@@ -12,7 +12,7 @@ only where the segmenter sees card). `--other-segmenter FILE` adds mode `other`:
 detector with another segmenter model, to compare a retrained one with the shipped one, and
 `--finger-chance 1` puts a finger over a card in every scene. Run:
 
-    .venv/bin/python -m bench.detection [--data /work/shared/data] [--scenes 60] [--modes classical,learned]
+    .venv/bin/python -m bench.detection [--data ../shared/data] [--scenes 60] [--modes classical,learned]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from bench.paths import SHARED, shared_help
 from engine.decode import decode_image
 from engine.detect import CLASSICAL_WITH_LEARNED, DetectedCard, detect_cards, detect_cards_using
 from engine.quad import quad_iou
@@ -63,7 +64,7 @@ def _detectors(names: list[str], other_segmenter: Path | None) -> dict[str, Dete
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument("--data", type=Path, default=SHARED, help=shared_help("real photos and photos.csv"))
     parser.add_argument("--scenes", type=int, default=60, help="photosim scenes per layout")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", default="default", help="comma-separated: default, classical, learned, combined")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.recognition import SHARED
+from bench.paths import SHARED, shared_help
 from engine import artifacts
 from engine.embed import Embedder
 from training.gallery import load_card_image, read_gallery
@@ -37,7 +37,7 @@ def _embed_all(embedder: Embedder, images: list[np.ndarray]) -> np.ndarray:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="a float32 set built from --gallery")
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--crops", type=int, default=400)
     p.add_argument("--seed", type=int, default=77)
     args = p.parse_args()

@@ -21,7 +21,7 @@ import platform
 import time
 from pathlib import Path
 
-from bench.recognition import SHARED
+from bench.paths import REPO, SHARED, shared_help
 from engine import artifacts
 from engine.recognizer import Recognizer
 from training import networks
@@ -31,7 +31,6 @@ from training.gallery import GalleryItem, read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
 
-REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "training" / "shipped.toml"
 
 
@@ -76,7 +75,7 @@ def read_set(title: str, set_dir: Path, photos_of: list[GalleryItem], count: int
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gallery", type=Path, default=SHARED,
-                   help="gallery folder (default: the team's scans, ../shared/data beside the repo)")
+                   help=shared_help("gallery folder: the team's scans"))
     p.add_argument("--leave-out", nargs="+", default=["dsk", "lea"], metavar="SET",
                    help="set codes to leave out of training, one run each (default: dsk lea)")
     p.add_argument("--recipe", type=Path, default=RECIPE, help="run config to train (default: shipped)")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.paths import REPO, SHARED, shared_help
 from engine.errors import RecognizerError
 from engine.recognizer import Recognizer
 from engine.verify import art_agreement, crop_lab, frame_agreement
@@ -42,8 +43,6 @@ from training.index_build import build_artifacts
 from training.noncards import non_card_photos
 from training.photosim import PhotoSimConfig
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 THRESHOLDS = np.round(np.arange(0.30, 0.991, 0.05), 2)
 
 
@@ -227,7 +226,7 @@ def plot(rows: list[dict], absent_keys: list[str], threshold: float, path: Path)
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scans", type=Path, default=SHARED)
+    p.add_argument("--scans", type=Path, default=SHARED, help=shared_help("real scans and photos"))
     p.add_argument("--model", type=Path, help="training run; default: the ImageNet backbone")
     p.add_argument("--leave-out", type=float, default=0.2, help="share of the scans' names left out of the index")
     p.add_argument("--photos", type=int, default=400, help="single-card photos of indexed cards")

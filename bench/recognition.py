@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.pad_gallery import padded_gallery
+from bench.paths import REPO, SHARED, shared_help
 from bench.phash import PhashIndex
 from engine import artifacts
 from engine.recognizer import Recognizer
@@ -34,14 +35,12 @@ from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
 
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="set built from --gallery")
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--model", type=Path,
                    help="training run the --artifacts set was built from (default: the shipped model)")
     p.add_argument("--photos", type=int, default=1000)

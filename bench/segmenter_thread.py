@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 import engine.detect as detect
-from bench.recognition import SHARED
+from bench.paths import SHARED, shared_help
 from engine.decode import decode_image
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
@@ -38,7 +38,7 @@ class _Inline:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--photos", type=int, default=40, help="photos per size")
     args = p.parse_args()
     items = read_gallery(args.gallery)

@@ -34,8 +34,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PHOTOS = Path("/work/shared/data/photos")
+from bench.paths import PHOTOS, shared_help
+
 PHASES = ("soak", "service", "telegram", "discord")
 REPLY_WAIT_S = 120.0
 """A bot request without a reply by then counts as "no_reply" (the user was left hanging)."""
@@ -294,7 +294,8 @@ LOADS = {"service": load_service, "telegram": load_telegram, "discord": load_dis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", type=Path, help="artifact set (default: build a small one in a temp dir)")
-    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    parser.add_argument("--photos", type=Path, default=PHOTOS,
+                        help=shared_help("real photos; generated scenes where absent", PHOTOS))
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--every", type=int, default=50, help="print RSS every N rounds")
     parser.add_argument("--concurrent", type=int, default=200)

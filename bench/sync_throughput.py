@@ -1,7 +1,7 @@
 """Sync throughput against the local Scryfall stand-in: images/s, MB/s, peak memory.
 
 The stand-in runs in its own process (so its work does not count against the sync) and
-serves N card records; with /work/shared/data present each image is a real 488×680 Scryfall
+serves N card records; with ../shared/data present beside the repository each image is a real 488×680 Scryfall
 scan, otherwise a generated JPEG of the same size. The sync runs in this process, so the
 peak RSS printed is the sync's own (plus the interpreter and its imports).
 
@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.paths import SHARED  # noqa: E402
 from training.sync.run import run_sync  # noqa: E402
 from training.sync.settings import SyncSettings  # noqa: E402
 
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def peak_rss_mb() -> float:
@@ -34,8 +34,8 @@ def peak_rss_mb() -> float:
 
 def start_stub(records: int) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-m", "tests.scryfall_stub", "--cards", str(records)]
-    if (SHARED_DATA / "cards.jsonl").is_file():
-        command += ["--data", str(SHARED_DATA)]
+    if (SHARED / "cards.jsonl").is_file():
+        command += ["--data", str(SHARED)]
     stub = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert stub.stdout is not None
     line = stub.stdout.readline().strip()

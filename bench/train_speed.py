@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import engine.search  # noqa: F401  (what the CLI imports: Faiss's one-thread setting)
-from bench.recognition import SHARED
+from bench.paths import SHARED, shared_help
 from training.config import load_run_config
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
 from training.gallery import read_gallery
@@ -44,7 +44,7 @@ VARIANTS = (  # (name, all cores, bfloat16 frozen blocks, cached references)
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--config", type=Path, default=REPO / "training" / "default.toml")
     p.add_argument("--steps", type=int, default=12, help="timed steps per variant (after 2 warm-up steps)")
     args = p.parse_args()

@@ -1,10 +1,11 @@
 """The engine's public face: `Recognizer.load(artifacts).identify(image_bytes)`.
 
 Work for one photo: decode → detect and warp every card → embed all crops in one model call →
-search → catalog rows → calibrated answer. `identify_async` hands photos to one worker thread
-that gathers requests arriving together into one model call (micro-batching), so event loops of
-the bots and the HTTP server never block and a burst costs fewer model calls. The queue is
-bounded: past `max_queue`, callers get `EngineBusy` at once instead of waiting without end.
+search → catalog rows → calibrated answer. `identify_async` hands photos to `workers` engine
+threads, each gathering requests arriving together into one model call (micro-batching), so
+event loops of the bots and the HTTP server never block, a burst costs fewer model calls and
+both cores work on it. The queue is bounded: past `max_queue`, callers get `EngineBusy` at once
+instead of waiting without end.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class Recognizer:
         self.settings = settings
         self.artifact_set = artifact_set
         self.embedder = Embedder(artifact_set.file("model.onnx"), threads=settings.threads)
-        self.searcher = Searcher(artifact_set.file("index.faiss"))
+        self.searcher = Searcher.load(artifact_set.file("index.faiss"))
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
         self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
         self.layouts = ColourLayouts.of_set(artifact_set.path, artifact_set.manifest)
@@ -122,7 +123,7 @@ class Recognizer:
             )
         self._warm_up()
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=settings.max_queue)
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._worker_lock = threading.Lock()
 
     def _warm_up(self) -> None:
@@ -380,11 +381,13 @@ class Recognizer:
 
     def _ensure_worker(self) -> None:
         with self._worker_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._work, name="cardsight-engine", daemon=True
+            self._workers = [w for w in self._workers if w.is_alive()]
+            while len(self._workers) < self.settings.workers:
+                worker = threading.Thread(
+                    target=self._work, name=f"cardsight-engine-{len(self._workers)}", daemon=True
                 )
-                self._worker.start()
+                worker.start()
+                self._workers.append(worker)
 
     def _work(self) -> None:
         while True:
@@ -420,13 +423,13 @@ class Recognizer:
     def close(self) -> None:
         """Finish queued work, then release the model and the catalog."""
         with self._worker_lock:
-            worker = self._worker
-            self._worker = None
-        if worker is not None:
-            try:
+            workers, self._workers = self._workers, []
+        try:
+            for _ in workers:  # one stop mark each; a worker that sees one takes no more work
                 self._queue.put(None, timeout=self.settings.timeout_s)
-            except queue.Full:
-                log.warning("engine queue still full at close; not waiting for the worker")
-            else:
+        except queue.Full:
+            log.warning("engine queue still full at close; not waiting for the workers")
+        else:
+            for worker in workers:
                 worker.join(timeout=self.settings.timeout_s)
         self.catalog.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,27 @@ async def test_concurrent_requests_all_answered(recognizer: Recognizer,
     results = await asyncio.gather(*(recognizer.identify_async(data) for data, _ in requests))
     assert [best(r) for r in results] == [name for _, name in requests]
     assert recognizer.info()["queue_depth"] == 0
+
+
+async def test_workers_answer_photos_side_by_side(artifacts_dir: Path,
+                                                 demo_photos: list[tuple[bytes, str]]) -> None:
+    """With two workers a second photo starts while the first is still in work."""
+    rec = Recognizer.load(artifacts_dir, dataclasses.replace(EngineSettings(), workers=2, max_batch=1))
+    both_in_work = threading.Barrier(2, timeout=10)
+    process = rec._process
+
+    def meeting(batch: list[bytes]) -> list:
+        both_in_work.wait()  # breaks (and fails both photos) unless two run at once
+        return process(batch)
+
+    rec._process = meeting  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(*(rec.identify_async(data) for data, _ in demo_photos[:2]))
+        workers = list(rec._workers)
+    finally:
+        rec.close()
+    assert [best(r) for r in results] == [name for _, name in demo_photos[:2]]
+    assert len(workers) == 2 and not any(w.is_alive() for w in workers)  # close stopped both
 
 
 async def test_full_queue_answers_busy(artifacts_dir: Path, demo_photos: list[tuple[bytes, str]]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from cardsight.config import ConfigError, load_section
+from engine.index_layout import KINDS
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ PRECISIONS = ("float32", "int8")
 
 @dataclass(frozen=True)
 class IndexConfig:
-    kind: str = "flat"
+    kind: str = "auto"
+    """Faiss layout (engine.search.KINDS); "auto" is exact below engine.search.EXACT_UP_TO
+    vectors and engine.search.LARGE above. The set's manifest records the one built."""
     batch: int = 32
     layout_weight: float = 1.5
     """Weight of the colour-layout score beside the embedding's when re-ranking (0: embedding only).
@@ -82,6 +85,8 @@ class IndexConfig:
             raise ValueError("layout_weight must not be negative and shortlist must be at least 1")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
 
 
 @dataclass(frozen=True)

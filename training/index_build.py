@@ -29,7 +29,7 @@ from engine.colour_layout import LAYOUT_SIZE, LayoutSettings, layout, signatures
 from engine.embed import Embedder
 from engine.errors import ArtifactError
 from engine.recognizer import Recognizer
-from engine.search import build_index, save_index
+from engine.search import build_index, resolve_kind, save_index
 from engine.settings import EngineSettings
 from training import calibration, networks
 from training.config import RunConfig, load_run_config
@@ -180,7 +180,7 @@ def build_artifacts(
             "model_source": networks.describe(model),
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
-            "index_kind": cfg.index.kind,
+            "index_kind": resolve_kind(cfg.index.kind, len(embedded.vectors)),
             "precision": cfg.index.precision,
             **reranking,
             "gallery": str(Path(gallery).resolve()),

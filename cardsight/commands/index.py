@@ -7,6 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from engine.index_layout import EXACT_UP_TO, KINDS, LARGE
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -21,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the embedding network: a `cardsight train` run folder, an exported .onnx "
                    "file, or `imagenet` (the untrained baseline); default: the shipped model, "
                    "engine/models/card_embedder.onnx (no training and no torch needed)")
-    p.add_argument("--kind", choices=("flat", "hnsw", "ivf"), help="Faiss index kind")
+    p.add_argument("--kind", choices=KINDS,
+                   help="Faiss index layout (default: the model's config, 'auto': exact up to "
+                   f"{EXACT_UP_TO // 2} faces, {LARGE} beyond)")
     p.add_argument("--precision", choices=("float32", "int8"),
                    help="the served network's numbers: float32, or int8 calibrated on the gallery")
     p.add_argument("--calibration-photos", type=int, metavar="N",

@@ -1,0 +1,100 @@
+"""Single-photo latency of this checkout beside another (the previous commit), interleaved.
+
+The shared two-core machine drifts between fast and slow phases by more than most changes
+gain, so both engines run in child processes that take turns: one round is a few photos on
+this checkout's engine, then the same photos on the baseline's, the order alternating by round.
+Photos: simulated single-card 12 MP (4000×3000) or 1600×1200 photos of the real scans, sent
+as JPEG bytes through `Recognizer.identify`. Prints p50/p95 of each and the ratio. Run:
+
+    .venv/bin/python -m bench.latency_ab --baseline ../prev --artifacts var/artifacts [--size 4000x3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.paths import REPO, SHARED, shared_help
+
+CHILD = """
+import json, sys, time
+from engine.recognizer import Recognizer
+rec = Recognizer.load(sys.argv[1])
+photos = [open(p, 'rb').read() for p in sys.argv[2:]]
+rec.identify(photos[0])
+print('ready', flush=True)
+for line in sys.stdin:
+    times = []
+    for data in photos:
+        t0 = time.perf_counter(); rec.identify(data); times.append((time.perf_counter() - t0) * 1e3)
+    print(json.dumps(times), flush=True)
+"""
+
+
+def start(checkout: Path, artifacts: Path, photos: list[Path]) -> subprocess.Popen[str]:
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(artifacts), *map(str, photos)], cwd=checkout,
+                             env={**os.environ, "PYTHONPATH": str(checkout)}, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    if child.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the engine of {checkout} did not start")
+    return child
+
+
+def one_round(child: subprocess.Popen[str]) -> list[float]:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    return json.loads(child.stdout.readline())
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--baseline", type=Path, required=True, help="the other checkout (a git worktree)")
+    p.add_argument("--artifacts", type=Path, default=REPO / "var" / "artifacts")
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans photographed"))
+    p.add_argument("--size", default="4000x3000", help="photo width x height")
+    p.add_argument("--photos", type=int, default=6)
+    p.add_argument("--rounds", type=int, default=10)
+    args = p.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+
+    from training.evaluate import simulated_queries
+    from training.gallery import read_gallery
+    from training.photosim import PhotoSimConfig
+
+    print(f"# cardsight single-photo latency A/B, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs; "
+          f"{args.photos} simulated single-card {width}x{height} photos x {args.rounds} rounds, interleaved")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        sim = PhotoSimConfig(size=(width, height))
+        for i, q in enumerate(simulated_queries(read_gallery(args.gallery), args.photos, seed=12, sim=sim)):
+            files.append(Path(tmp) / f"{i}.jpg")
+            files[-1].write_bytes(q.data)
+        children = {"this": start(REPO, args.artifacts.resolve(), files),
+                    "baseline": start(args.baseline.resolve(), args.artifacts.resolve(), files)}
+        times: dict[str, list[float]] = {name: [] for name in children}
+        for r in range(args.rounds):
+            for name in list(children)[:: 1 if r % 2 == 0 else -1]:
+                times[name] += one_round(children[name])
+        for child in children.values():
+            child.stdin.close()  # type: ignore[union-attr]
+            child.wait(timeout=30)
+    p50 = {name: statistics.median(t) for name, t in times.items()}
+    for name, t in times.items():
+        print(f"{name:>9}: p50 {p50[name]:.1f} ms  p95 {statistics.quantiles(t, n=20)[-1]:.1f} ms  ({len(t)} photos)")
+    print(f"ratio this/baseline p50: {p50['this'] / p50['baseline']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
