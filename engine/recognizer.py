@@ -35,7 +35,7 @@ from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
-from engine.title_read import STRIP_HEIGHT, TitleReader, title_vote, warp_strip
+from engine.title_read import STRIP_HEIGHT, TitleReader, agreement, title_vote, warp_strip
 from engine.verify import art_agreement, crop_lab, half_turned
 
 log = logging.getLogger(__name__)
@@ -297,15 +297,19 @@ class Recognizer:
             return 0.0
         turned = (half_turned(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
                   if self.layouts is not None and found.rows else False)
-        if turned not in found.titles_read:
-            found.titles_read[turned] = self.titles.read(warp_strip(found.source, found.source_quad, turned))
-        return title_vote(found.titles_read[turned], found.matches[0].name)
+        name = found.matches[0].name
+        for end in (turned, not turned):  # the layout's guess of where the title is, then the other end
+            if end not in found.titles_read:
+                found.titles_read[end] = self.titles.read(warp_strip(found.source, found.source_quad, end))
+            if agreement(found.titles_read[end], name) is not None:
+                return title_vote(found.titles_read[end], name)
+        return 0.0
 
-    def evidence(self, found: Candidates, *, title: bool = True) -> tuple[float, float, float, float]:
+    def evidence(self, found: Candidates) -> tuple[float, float, float, float]:
         """(top score, margin over another name, art agreement, title vote): what the calibrator
-        weighs; with `title` False the title is not read and votes 0."""
+        weighs (calibration reads every title; `answer` only those that can decide)."""
         top_score, margin = evidence(found.matches)
-        return top_score, margin, self.art_agreement(found), self.title_vote(found) if title else 0.0
+        return top_score, margin, self.art_agreement(found), self.title_vote(found)
 
     def answer(self, found: Candidates) -> CardAnswer | None:
         if not found.matches:

@@ -38,6 +38,14 @@ STRIP_HEIGHT = 48
 MIN_LETTERS = 3
 """A reading with fewer letters is no reading: blur and frame edges come out as a letter or two."""
 
+MIN_SCORE = 0.5
+"""The recogniser's own confidence under which a reading is dropped: art and blur read as
+strings of letters ("RINIENSPIN" 0.43, "HES" 0.31) that would vote against every name."""
+
+PREFIX_LETTERS = 5
+"""A reading this long that spells the start of a name agrees with it: long names are cut by
+the strip's right edge or by the card above ("Kaito" for "Kaito, Bane of Nightmares")."""
+
 
 def strip_corners(quad: np.ndarray, turned: bool = False) -> np.ndarray:
     """The title strip's four corners (TL, TR, BR, BL) in the photo, from the card's outline.
@@ -91,9 +99,15 @@ def agreement(text: str, name: str) -> float | None:
     """How well a reading spells `name` (0–1, any face of a two-faced card), or None when the
     reading has too few letters to say anything."""
     key = reading_key(text)
-    if sum(ch.isalpha() for ch in key) < MIN_LETTERS:
+    letters = sum(ch.isalpha() for ch in key)
+    if letters < MIN_LETTERS:
         return None
-    return max(fuzz.ratio(key, face) for face in _faces(name)) / 100.0
+    best = 0.0
+    for face in _faces(name):
+        best = max(best, fuzz.ratio(key, face))
+        if letters >= PREFIX_LETTERS and len(key) < len(face):
+            best = max(best, fuzz.ratio(key, face[: len(key)]))
+    return best / 100.0
 
 
 AGREES, DISAGREES = 0.8, 0.5
@@ -142,11 +156,12 @@ class TitleReader:
         return self._engine
 
     def read(self, strip: np.ndarray) -> str:
-        """The text of one title strip (RGB, any width; `warp_strip` makes one); "" if none."""
+        """The text of one title strip (RGB, any width; `warp_strip` makes one); "" if nothing
+        was read with the recogniser's confidence of at least `MIN_SCORE`."""
         bgr = np.ascontiguousarray(strip[:, :, ::-1])
         with self._lock:
             out = self._ocr()(bgr, use_det=False, use_cls=False, use_rec=True)
-        return " ".join(t for t in (out.txts or ()) if t).strip()
+        return " ".join(t for t, score in zip(out.txts or (), out.scores or ()) if t and score >= MIN_SCORE).strip()
 
     def match(self, text: str, limit: int = 5) -> list[tuple[str, float]]:
         """Catalog names the reading may spell, best first, with a 0–1 similarity."""

@@ -66,3 +66,9 @@ def test_the_strip_is_the_title_band_of_the_outline_turned_or_not() -> None:
     assert upright[0] == pytest.approx([0.06 * 630, 0.035 * 880])
     turned = strip_corners(quad, turned=True)
     assert turned[0] == pytest.approx([630 - 0.06 * 630, 880 - 0.035 * 880])
+
+
+def test_a_reading_cut_short_agrees_with_the_name_it_starts() -> None:
+    assert agreement("Kaito", "Kaito, Bane of Nightmares") == 1.0
+    assert agreement("Kaito", "Grizzly Bears") < 0.5
+    assert agreement("Kai", "Kaito, Bane of Nightmares") < 0.8  # too short to count as a start
