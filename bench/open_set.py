@@ -34,8 +34,8 @@ import numpy as np
 
 from bench.paths import REPO, SHARED, shared_help
 from engine.errors import RecognizerError
-from engine.recognizer import Recognizer
-from engine.verify import art_agreement, crop_lab, frame_agreement
+from engine.recognizer import Candidates, Recognizer
+from engine.verify import art_agreement, crop_lab
 from training.cardgen import generate_gallery
 from training.evaluate import VISIBLE_ENOUGH, EvalResult, evaluate, simulated_queries
 from training.gallery import GalleryItem, read_gallery
@@ -156,13 +156,14 @@ def shown_reply(recognizer: Recognizer, photos: list[bytes]) -> str:
     return "(no photo was answered with one unsure card)"
 
 
-def signal_costs(recognizer: Recognizer, crops: list[np.ndarray], repeats: int = 3) -> dict[str, float]:
-    """Median milliseconds a crop of each stage of the answer, measured here on these crops."""
+def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int = 3) -> dict[str, float]:
+    """Median milliseconds a card of each stage of the answer, measured here on these cards."""
     layouts = recognizer.layouts
     rows = np.arange(min(40, recognizer.searcher.size))
     costs: dict[str, list[float]] = {"embed": [], "colour-layout re-rank (40)": [], "art agreement": [],
-                                     "frame agreement": []}
-    for crop in crops:
+                                     "title read (when it can decide)": []}
+    for card in found:
+        crop = card.crop
         for _ in range(repeats):
             t0 = time.perf_counter()
             recognizer.embedder.embed([crop])
@@ -170,15 +171,15 @@ def signal_costs(recognizer: Recognizer, crops: list[np.ndarray], repeats: int =
             if layouts is not None:
                 layouts.rerank(crop, np.zeros(len(rows), np.float32), rows, 32)
             t2 = time.perf_counter()
-            lab = crop_lab(crop)
-            art_agreement(lab, layouts.signature(0)) if layouts is not None else None
+            art_agreement(crop_lab(crop), layouts.signature(0)) if layouts is not None else None
             t3 = time.perf_counter()
-            frame_agreement(crop_lab(crop), layouts.signature(0)) if layouts is not None else None
+            card.titles_read.clear()
+            recognizer.title_vote(card)
             t4 = time.perf_counter()
             costs["embed"].append(t1 - t0)
             costs["colour-layout re-rank (40)"].append(t2 - t1)
             costs["art agreement"].append(t3 - t2)
-            costs["frame agreement"].append(t4 - t3)
+            costs["title read (when it can decide)"].append(t4 - t3)
     return {k: 1e3 * float(np.median(v)) for k, v in costs.items()}
 
 
@@ -227,7 +228,7 @@ def plot(rows: list[dict], absent_keys: list[str], threshold: float, path: Path)
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scans", type=Path, default=SHARED, help=shared_help("real scans and photos"))
-    p.add_argument("--model", type=Path, help="training run; default: the ImageNet backbone")
+    p.add_argument("--model", type=Path, help="training run or .onnx file; default: the shipped model")
     p.add_argument("--leave-out", type=float, default=0.2, help="share of the scans' names left out of the index")
     p.add_argument("--photos", type=int, default=400, help="single-card photos of indexed cards")
     p.add_argument("--multi-photos", type=int, default=60, help="photos of 2-4 indexed cards")
@@ -250,15 +251,16 @@ def main() -> int:
     gallery, left_out = split_gallery(args.scans, args.work / "gallery", args.leave_out, args.seed)
     kept = read_gallery(gallery)
     print(f"# gallery: {len(kept)} scans indexed, {len(left_out)} scans of "
-          f"{len({i.entry.name for i in left_out})} names left out; model: {args.model or 'ImageNet backbone'}")
+          f"{len({i.entry.name for i in left_out})} names left out; model: {args.model or 'shipped (engine/models/card_embedder.onnx)'}")
     if args.reuse_set and (args.work / "artifacts" / "CURRENT").is_file():
         print(f"# set reused from {args.work / 'artifacts'} (built by an earlier run of this bench)")
     else:
-        built = build_artifacts(gallery, args.work / "artifacts", model_dir=args.model, progress=False)
+        built = build_artifacts(gallery, args.work / "artifacts", model=args.model, progress=False)
         print(f"# set built and calibrated in {time.perf_counter() - started:.0f} s: {built.path}")
     recognizer = Recognizer.load(args.work / "artifacts")
     cal = recognizer.calibrator
     print(f"# calibrator: w_top {cal.w_top:.2f}, w_margin {cal.w_margin:.2f}, w_art {cal.w_art:.2f}, "
+          f"w_title {cal.w_title:.2f}, "
           f"bias {cal.bias:.2f}, card floor {cal.card_floor}, absent share {cal.absent_share}, "
           f"fitted on {cal.fitted_on}, ECE {cal.expected_calibration_error}")
     threshold = recognizer.settings.unsure_below
@@ -312,9 +314,9 @@ def main() -> int:
     print("\n## What the bots say for a photo of an absent card (Telegram text; Discord shows the same)")
     print(shown_reply(recognizer, _sample_photos(left_out, 5, args.seed + 3, sim)))
 
-    crops = [c.crop for data in _sample_photos(kept, 20, args.seed + 7, sim) for c in recognizer.analyse(data)[0]]
-    print("\n## Cost a crop (median ms, this machine, now)")
-    for name, ms in signal_costs(recognizer, crops).items():
+    found = [c for data in _sample_photos(kept, 20, args.seed + 7, sim) for c in recognizer.analyse(data)[0]]
+    print("\n## Cost a card (median ms, this machine, now)")
+    for name, ms in signal_costs(recognizer, found).items():
         print(f"  {name:28s} {ms:.3f}")
     print(f"\n# total {time.perf_counter() - started:.0f} s")
     if args.plot:

@@ -38,14 +38,6 @@ def crop_lab(crop: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(layout(crop), cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def frame_agreement(crop_layout_lab: np.ndarray, signature: np.ndarray) -> float:
-    """`art_agreement` outside the art box: border, title bar, type line, text box.
-
-    An absent Magic card still shares its frame with its nearest reference; a meme, a card of
-    another game or a screenshot does not."""
-    return _agreement(crop_layout_lab, signature, _FRAME)
-
-
 def art_agreement(crop_layout_lab: np.ndarray, signature: np.ndarray) -> float:
     """Mean per-channel correlation of the art boxes, the better of the crop's two half turns.
 
@@ -58,7 +50,6 @@ def art_agreement(crop_layout_lab: np.ndarray, signature: np.ndarray) -> float:
 
 _ART = np.zeros((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
 _ART[ART_CELLS] = True
-_FRAME = ~_ART
 
 
 def _agreement(crop_layout_lab: np.ndarray, signature: np.ndarray, cells: np.ndarray) -> float:
