@@ -146,7 +146,7 @@ class Answerer:
             "req=%s identified bytes=%d cards=%d names=%s",
             rid, len(data), len(ident.cards), [c.match.name for c in ident.cards],
         )
-        return replies.from_identification(ident, self.settings.max_alternatives)
+        return replies.from_identification(ident, self.settings.max_alternatives, self.settings.decklist_from_cards)
 
     async def lookup(self, query: str) -> Reply:
         query = " ".join(query.split())[:120]
