@@ -18,7 +18,9 @@ class EngineSettings:
     decode_min_long_side: int = 1000
     """JPEGs decode at the cheapest DCT scale that keeps this long side (a 12 MP photo: 1000 px;
     bench/results/decode-scale-2026-12-01.txt: same top-1 as 2000 px, 8 ms faster)."""
-    max_cards: int = 12
+    max_cards: int = 64
+    """Cards read per photo, the clearest first: a binder page is 9, a deck laid out 60 and
+    more (bench/results/decks-2026-12-06.txt: ms per card at 9 and at 40)."""
     unsure_below: float = 0.6
     """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
     alternatives: int = 5
