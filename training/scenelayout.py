@@ -284,18 +284,25 @@ def visible_fractions(placements: list[Placement], labels: np.ndarray) -> list[f
     return fractions
 
 
+def title_band(quad: np.ndarray, card_shape: tuple[int, ...]) -> np.ndarray:
+    """(4, 2) corners in the photo of the title bar (`TITLE_BAND`) of a card placed at `quad`."""
+    height, width = card_shape[:2]
+    (x0, y0), (x1, y1) = TITLE_BAND
+    band = np.array([[x0 * width, y0 * height], [x1 * width, y0 * height],
+                     [x1 * width, y1 * height], [x0 * width, y1 * height]])
+    homography = cv2.getPerspectiveTransform(card_corners(card_shape), np.asarray(quad, np.float32))
+    return project(homography, band)
+
+
 def title_visible_fractions(placements: list[Placement], labels: np.ndarray,
                             shapes: list[tuple[int, ...]]) -> list[float]:
     """Per card: share of its title bar (`TITLE_BAND`) that is in frame and not covered."""
     fractions = []
     for position, placement in enumerate(placements):
-        height, width = shapes[placement.index][:2]
-        (x0, y0), (x1, y1) = TITLE_BAND
-        band = np.array([[x0 * width, y0 * height], [x1 * width, y0 * height],
-                         [x1 * width, y1 * height], [x0 * width, y1 * height]])
+        band = title_band(placement.quad, shapes[placement.index]) / LABEL_SCALE
         mask = np.zeros(labels.shape, np.uint8)
-        cv2.fillConvexPoly(mask, np.round(project(placement.homography, band) / LABEL_SCALE).astype(np.int32), 1)
-        area = abs(cv2.contourArea((project(placement.homography, band) / LABEL_SCALE).astype(np.float32)))
+        cv2.fillConvexPoly(mask, np.round(band).astype(np.int32), 1)
+        area = abs(cv2.contourArea(band.astype(np.float32)))
         shown = np.count_nonzero((labels == position) & (mask > 0))
         fractions.append(float(min(1.0, shown / area)) if area > 0 else 0.0)
     return fractions
