@@ -23,11 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+import cv2
+
 from engine.recognizer import Recognizer
 from engine.settings import EngineSettings
+from engine.title_strips import find_title_strips
+from training import scenelayout
 from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
-from training.gallery import read_gallery
-from training.photosim import PhotoSimConfig
+from training.gallery import load_card_image, read_gallery
+from training.photosim import PhotoSimConfig, simulate_photo
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -74,6 +78,8 @@ def main() -> int:
                 sim = PhotoSimConfig(size=size, max_cards=cards, scene=scene)
                 run(f"{title}, {cards} cards, {size_name}", rec, items, args.photos,
                     args.seed + 10 * n + k, sim, cards)
+                if scene == "columns":
+                    strips_located(rec, items, args.photos, args.seed + 10 * n + k, sim)
     finally:
         rec.close()
     return 0
@@ -97,6 +103,41 @@ def run(title: str, rec: Recognizer, items, count: int, seed: int, sim: PhotoSim
     print(f"ms per photo p50 {np.percentile(total, 50):.0f} / p95 {np.percentile(total, 95):.0f}   "
           f"ms per card p50 {np.percentile(per_card_ms, 50):.1f} / p95 {np.percentile(per_card_ms, 95):.1f}   "
           + "  ".join(f"{k} {np.percentile(v, 50):.0f}" for k, v in result.timings.items() if k != "total"))
+
+
+def strips_located(rec: Recognizer, items, count: int, seed: int, sim: PhotoSimConfig) -> None:
+    """Title bars of covered cards that engine.title_strips finds above the cards the engine
+    detected (what a title reader would get to read), and above the true outlines of the open
+    cards (the strip finder alone, without detection's misses); and what finding them costs."""
+    rng = np.random.default_rng(seed)
+    covered = 0
+    located = {"detected": 0, "true": 0}
+    strips = {"detected": 0, "true": 0}
+    ms: list[float] = []
+    for _ in range(count):
+        picks = rng.choice(len(items), sim.max_cards, replace=False)
+        images = [load_card_image(items[int(j)].image_path) for j in picks]
+        photo = simulate_photo(images, rng, sim)
+        found, _ = rec.analyse(cv2.imencode(".jpg", cv2.cvtColor(photo.image, cv2.COLOR_RGB2BGR))[1].tobytes())
+        started = time.perf_counter()
+        by_source = {"detected": find_title_strips(photo.image, [np.asarray(c.quad, np.float64) for c in found])}
+        ms.append((time.perf_counter() - started) * 1e3)
+        open_cards = [q for q, v in zip(photo.quads, photo.visible_fraction) if v >= VISIBLE_ENOUGH]
+        by_source["true"] = find_title_strips(photo.image, open_cards)
+        for quad, index, visible in zip(photo.quads, photo.card_indices, photo.visible_fraction):
+            if visible >= VISIBLE_ENOUGH:
+                continue
+            covered += 1
+            centre = scenelayout.title_band(quad, images[index].shape).mean(axis=0)
+            for source, found_strips in by_source.items():
+                located[source] += any(cv2.pointPolygonTest(s.quad.astype(np.float32), (float(centre[0]), float(centre[1])),
+                                                            False) >= 0 for s in found_strips)
+        for source, found_strips in by_source.items():
+            strips[source] += len(found_strips)
+    for source, label in (("detected", "above detected cards"), ("true", "above the open cards' true outlines")):
+        print(f"title strips {label}: {located[source]} of {covered} covered cards' title bars located "
+              f"({located[source] / max(1, covered):.1%}), {strips[source]} strips cut")
+    print(f"finding strips above detected cards: ms p50 {np.percentile(ms, 50):.0f} / p95 {np.percentile(ms, 95):.0f}")
 
 
 def print_rates(result: EvalResult, unsure_below: float) -> None:
