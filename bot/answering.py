@@ -8,38 +8,30 @@ and Telegram.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextvars
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 
 from bot import replies
+from bot.feedback import FeedbackStore, Scope, crop_card
+from bot.lookups import LookupQuery, Show
 from bot.ratelimit import RequestLimits
 from bot.replies import Reply, ReplyKind
 from bot.settings import BotSettings
 from engine.errors import EngineBusy, ImageError, ImageTooLarge, RecognizerError
 from engine.protocol import AsyncRecognizer
+from engine.types import Quad
 
 log = logging.getLogger("cardsight.bot")
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("cardsight_request_id", default="-")
 """The current request's id; set by `Answerer.tracked` so every log line of a request carries it."""
 
-_BRACKETS = re.compile(r"\[\[([^\[\]\n]{1,120})\]\]")
 DOWNLOAD_FAILED = "I couldn't download that image. Please try sending it again."
-
-
-def bracket_queries(text: str, limit: int) -> list[str]:
-    """The distinct ``[[Card Name]]`` queries in `text`, in order, at most `limit`."""
-    out: list[str] = []
-    for raw in _BRACKETS.findall(text or ""):
-        name = " ".join(raw.split())
-        if name and name.casefold() not in (q.casefold() for q in out):
-            out.append(name)
-    return out[:limit]
 
 
 def is_image_type(content_type: str | None) -> bool:
@@ -48,9 +40,10 @@ def is_image_type(content_type: str | None) -> bool:
 
 
 class Answerer:
-    def __init__(self, engine: AsyncRecognizer, settings: BotSettings) -> None:
+    def __init__(self, engine: AsyncRecognizer, settings: BotSettings, feedback: FeedbackStore | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        self.feedback = feedback
         self.limits = RequestLimits(settings.cooldown_seconds, settings.guild_requests_per_minute)
         self.closing = False
         self._photos = 0
@@ -110,7 +103,7 @@ class Answerer:
             return replies.rate_limited(wait)
         return None
 
-    async def identify(self, download: Callable[[], Awaitable[bytes]]) -> Reply:
+    async def identify(self, download: Callable[[], Awaitable[bytes]], scope: Scope | None = None) -> Reply:
         """Download and identify one photo; every failure becomes a friendly reply.
 
         At most `max_photos_in_flight` photos are downloaded or identified at once: the rest
@@ -122,11 +115,11 @@ class Answerer:
             return replies.from_error(EngineBusy(f"{self._photos} photos in flight"))
         self._photos += 1
         try:
-            return await self._identify(download, rid)
+            return await self._identify(download, rid, scope)
         finally:
             self._photos -= 1
 
-    async def _identify(self, download: Callable[[], Awaitable[bytes]], rid: str) -> Reply:
+    async def _identify(self, download: Callable[[], Awaitable[bytes]], rid: str, scope: Scope | None) -> Reply:
         try:
             data = bytes(await download())
         except Exception as exc:  # the platform library's network/API errors
@@ -146,22 +139,57 @@ class Answerer:
             "req=%s identified bytes=%d cards=%d names=%s",
             rid, len(data), len(ident.cards), [c.match.name for c in ident.cards],
         )
-        return replies.from_identification(ident, self.settings.max_alternatives, self.settings.decklist_from_cards)
+        reply = replies.from_identification(ident, self.settings.max_alternatives, self.settings.decklist_from_cards)
+        if scope is not None and self.feedback is not None and self.feedback.consented(scope):
+            reply = await self._hold_for_feedback(reply, data, ident.cards[0].quad if ident.cards else None, scope)
+        return reply
 
-    async def lookup(self, query: str) -> Reply:
-        query = " ".join(query.split())[:120]
-        if not query:
-            return Reply(ReplyKind.ERROR, "Tell me a card name, e.g. /card Lightning Bolt")
+    async def _hold_for_feedback(self, reply: Reply, data: bytes, quad: Quad | None, scope: Scope) -> Reply:
+        """Hold the card's crop for its poster's pick; a single card only (a pick under a list
+        of several would not say which card it is about)."""
+        if self.feedback is None or quad is None or reply.kind not in (ReplyKind.FOUND, ReplyKind.UNSURE):
+            return reply
+        offered = {c.card_id: c.name for c in reply.cards}
+        offered.update({c.card_id: c.name for c in reply.choices})
         try:
-            matches = await self.engine.lookup_async(query, self.settings.max_alternatives + 1)
+            crop = await asyncio.to_thread(crop_card, data, quad)
+        except Exception:  # a crop that fails must not cost the user the answer
+            log.exception("req=%s feedback crop failed", request_id.get())
+            return reply
+        return dataclasses.replace(reply, feedback=self.feedback.hold(crop, offered, scope))
+
+    async def pick(self, token: str, card_id: str, platform: str, user_id: int) -> bool:
+        """Record a "Right"/alternative click as a label; False when it is not recorded."""
+        if self.feedback is None:
+            return False
+        return await asyncio.to_thread(self.feedback.record, token, card_id, platform, user_id)
+
+    async def forget(self, platform: str, user_id: int) -> str:
+        """The `/forget` command: delete the user's records, and say what happened."""
+        if self.feedback is None:
+            return "I keep no photos here, so there is nothing of yours to delete."
+        count = await asyncio.to_thread(self.feedback.forget, platform, user_id)
+        log.info("req=%s feedback forget platform=%s records=%d", request_id.get(), platform, count)
+        return f"Deleted {count} card photo(s) you helped me learn from." if count else "I keep no card photos of yours."
+
+    async def lookup(self, query: str | LookupQuery) -> Reply:
+        """A name lookup; a `LookupQuery` from ``[[...]]`` may ask for a set's printing."""
+        lookup = query if isinstance(query, LookupQuery) else LookupQuery(query)
+        name = " ".join(lookup.name.split())[:120]
+        if not name:
+            return Reply(ReplyKind.ERROR, "Tell me a card name, e.g. /card Lightning Bolt")
+        limit = self.settings.max_alternatives + 1
+        try:
+            matches = await self.engine.lookup_async(name, limit, set_code=lookup.set_code)
         except RecognizerError as exc:
             return replies.from_error(exc)
-        log.info("req=%s lookup query=%r hits=%d", request_id.get(), query, len(matches))
-        return replies.from_lookup(query, matches, self.settings.max_alternatives)
+        log.info("req=%s lookup query=%r set=%s hits=%d", request_id.get(), name, lookup.set_code, len(matches))
+        return replies.from_lookup(lookup, matches, self.settings.max_alternatives)
 
-    async def choice(self, card_id: str) -> Reply:
+    async def choice(self, card_id: str, show: Show = Show.CARD) -> Reply:
+        """The catalog entry a button names; `Show.DETAILS` for the "Details" button."""
         try:
-            return replies.from_choice(await self.engine.card_async(card_id))
+            return replies.from_choice(await self.engine.card_async(card_id), show)
         except RecognizerError as exc:
             return replies.from_error(exc)
 

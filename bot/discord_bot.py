@@ -15,14 +15,18 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answering import Answerer, bracket_queries, is_image_type
-from bot.discord_views import AlternativeButton, reply_embed, send_kwargs
+from bot.answering import Answerer, is_image_type
+from bot.discord_views import AlternativeButton, DetailsButton, PickButton, reply_embed, send_kwargs
+from bot.feedback import Scope
+from bot.lookups import LookupQuery, bracket_lookups, parse_lookup
 from bot.replies import Reply
 from bot.settings import BotSettings
 
 log = logging.getLogger("cardsight.bot.discord")
 
 NO_IMAGE = "That message has no image attached. Use it on a message with a photo of a card."
+MAX_EMBEDS = 10
+"""Discord's limit on embeds in one message."""
 CARD_USAGE = "Attach a photo (`image`) or give a card `name`, e.g. `/card name: Lightning Bolt`."
 
 
@@ -62,11 +66,17 @@ class CardsightDiscord(discord.AutoShardedClient):
             name: app_commands.Range[str, 1, 120] | None = None,
         ) -> None:
             if image is not None:
-                await self._answer_photo(interaction, image, "slash")
+                await self._answer_photo(interaction, image, "slash", poster_id=interaction.user.id)
             elif name:
                 await self._answer_lookup(interaction, name)
             else:
                 await interaction.response.send_message(CARD_USAGE, ephemeral=True)
+
+        @self.tree.command(name="forget", description="Delete the card photos you helped me learn from")
+        async def forget(interaction: discord.Interaction) -> None:
+            async with self.answerer.tracked("discord", "forget"):
+                text = await self.answerer.forget("discord", interaction.user.id)
+                await interaction.response.send_message(text, ephemeral=True)
 
         @self.tree.context_menu(name="Identify card")
         async def identify_card(interaction: discord.Interaction, message: discord.Message) -> None:
@@ -74,10 +84,10 @@ class CardsightDiscord(discord.AutoShardedClient):
             if image is None:
                 await interaction.response.send_message(NO_IMAGE, ephemeral=True)
                 return
-            await self._answer_photo(interaction, image, "context_menu")
+            await self._answer_photo(interaction, image, "context_menu", poster_id=message.author.id)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AlternativeButton)
+        self.add_dynamic_items(AlternativeButton, DetailsButton, PickButton)
         if self.settings.discord_sync_commands:
             synced = await self.tree.sync()
             log.info("registered %d application command(s)", len(synced))
@@ -86,7 +96,10 @@ class CardsightDiscord(discord.AutoShardedClient):
         self.ready_event.set()
         log.info("discord: logged in as %s (%s shard(s), %d server(s))", self.user, self.shard_count, len(self.guilds))
 
-    async def _answer_photo(self, interaction: discord.Interaction, image: discord.Attachment, what: str) -> None:
+    async def _answer_photo(
+        self, interaction: discord.Interaction, image: discord.Attachment, what: str, *, poster_id: int
+    ) -> None:
+        """`poster_id`: whose photo it is, the one user whose pick may label it (bot.feedback)."""
         async with self.answerer.tracked("discord", what):
             refusal = self.answerer.refuse_photo(
                 ("discord", interaction.user.id),
@@ -98,12 +111,13 @@ class CardsightDiscord(discord.AutoShardedClient):
                 await interaction.response.send_message(embed=reply_embed(refusal), ephemeral=True)
                 return
             await interaction.response.defer(thinking=True)
-            reply = await self.answerer.identify(image.read)
+            scope = Scope("discord", interaction.guild_id, poster_id)
+            reply = await self.answerer.identify(image.read, scope)
             await interaction.followup.send(**send_kwargs(reply))
 
     async def _answer_lookup(self, interaction: discord.Interaction, name: str) -> None:
         async with self.answerer.tracked("discord", "lookup"):
-            reply = await self.answerer.lookup(name)
+            reply = await self.answerer.lookup(parse_lookup(name) or name)
             await interaction.response.send_message(**send_kwargs(reply), ephemeral=reply.is_problem)
 
     def is_passive(self, message: discord.Message) -> bool:
@@ -121,7 +135,7 @@ class CardsightDiscord(discord.AutoShardedClient):
         if image is not None:
             await self._answer_passive_photo(message, image)
         if self.settings.discord_bracket_lookups:
-            queries = bracket_queries(message.content, self.settings.max_lookups_per_message)
+            queries = bracket_lookups(message.content, self.settings.max_lookups_per_message)
             if queries:
                 await self._answer_brackets(message, queries)
 
@@ -135,14 +149,20 @@ class CardsightDiscord(discord.AutoShardedClient):
                 # Unasked-for answers stay quiet: a refusal only shows as a reaction.
                 await _react(message, "⏳")
                 return
+            scope = Scope("discord", message.guild.id if message.guild else None, message.author.id)
             async with message.channel.typing():
-                reply = await self.answerer.identify(image.read)
+                reply = await self.answerer.identify(image.read, scope)
             await message.reply(**send_kwargs(reply), mention_author=False)
 
-    async def _answer_brackets(self, message: discord.Message, queries: list[str]) -> None:
+    async def _answer_brackets(self, message: discord.Message, queries: list[LookupQuery]) -> None:
+        """One message for all of them (up to 10 embeds), with the "Details" button of a single
+        card; several cards' rules text is one `[[name]]` click away instead."""
         async with self.answerer.tracked("discord", "brackets"):
             found: list[Reply] = list(await asyncio.gather(*(self.answerer.lookup(q) for q in queries)))
-            embeds = [reply_embed(r) for r in found]
+            if len(found) == 1:
+                await message.reply(**send_kwargs(found[0]), mention_author=False)
+                return
+            embeds = [reply_embed(r) for r in found[:MAX_EMBEDS]]
             await message.reply(embeds=embeds, mention_author=False)
 
 

@@ -2,6 +2,8 @@
 
 The buttons are discord.py `DynamicItem`s: the card id lives in the button's custom_id, so a
 click is understood even after the bot restarts, and no per-message view is kept in memory.
+Prices and legality are embed fields; the rules text is behind a "Details" button, answered
+only to the user who clicks it, so a busy channel is not filled with rules text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.lookups import Show
 from bot.replies import DECKLIST_FILE, DECKLIST_HINT, CardLine, Reply, ReplyKind, fitting_lines
 
 if TYPE_CHECKING:
@@ -40,6 +43,10 @@ def _card_text(card: CardLine) -> str:
     return " · ".join(parts)
 
 
+FIELD_MAX_CHARS = 1024
+"""Discord's limit on one embed field's value."""
+
+
 def reply_embed(reply: Reply) -> discord.Embed:
     colour = COLOURS[reply.kind]
     if reply.is_problem:
@@ -56,8 +63,13 @@ def reply_embed(reply: Reply) -> discord.Embed:
     unsure = reply.kind is ReplyKind.UNSURE
     description = f"{reply.headline}\n{_card_text(card)}" if unsure else _card_text(card)
     embed = discord.Embed(title=title, url=card.url, description=description, colour=colour)
+    for name, value in reply.fields(card):
+        embed.add_field(name=name, value=value[:FIELD_MAX_CHARS], inline=False)
     if card.image_uri and card.image_uri.startswith(("http://", "https://")):
-        embed.set_thumbnail(url=card.image_uri)
+        if reply.show is Show.IMAGE:
+            embed.set_image(url=card.image_uri)
+        else:
+            embed.set_thumbnail(url=card.image_uri)
     if reply.choices:
         embed.set_footer(text="Pick the right card below." if unsure else "Not this printing? Pick another below.")
     return embed
@@ -101,15 +113,93 @@ class AlternativeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"ca
         answerer: Answerer = interaction.client.answerer  # type: ignore[attr-defined]
         async with answerer.tracked("discord", "choice"):
             reply = await answerer.choice(self.card_id)
-            await interaction.response.edit_message(embed=reply_embed(reply))
+            view = switched_view(interaction.message, reply)
+            await interaction.response.edit_message(embed=reply_embed(reply), view=view)
+
+
+class DetailsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cardsight:details:(?P<card_id>[\w-]{1,80})"):
+    """Type line, rules text and full details of a card, shown only to the user who asks."""
+
+    def __init__(self, card_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="Details", style=discord.ButtonStyle.primary, custom_id=f"cardsight:details:{card_id}")
+        )
+        self.card_id = card_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> DetailsButton:
+        return cls(match["card_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        answerer: Answerer = interaction.client.answerer  # type: ignore[attr-defined]
+        async with answerer.tracked("discord", "details"):
+            reply = await answerer.choice(self.card_id, Show.DETAILS)
+            await interaction.response.send_message(embed=reply_embed(reply), ephemeral=True)
+
+
+THANKS = "Thanks! I'll learn from that photo. (/forget deletes the photos you taught me.)"
+POSTER_ONLY = "Only the person who posted the photo can confirm which card it is."
+
+
+class PickButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"cardsight:fb:(?P<token>[0-9a-f]{16}):(?P<card_id>[\w-]{1,80})",
+):
+    """"Right" or an alternative under an answer where feedback is on: shows the picked card
+    like `AlternativeButton`, and records the poster's pick with the card's crop."""
+
+    def __init__(self, token: str, card_id: str, label: str = "…", right: bool = False) -> None:
+        style = discord.ButtonStyle.success if right else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"cardsight:fb:{token}:{card_id}"))
+        self.token, self.card_id = token, card_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> PickButton:
+        return cls(match["token"], match["card_id"], item.label or "…")
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        answerer: Answerer = interaction.client.answerer  # type: ignore[attr-defined]
+        async with answerer.tracked("discord", "pick"):
+            recorded = await answerer.pick(self.token, self.card_id, "discord", interaction.user.id)
+            reply = await answerer.choice(self.card_id)  # "Right" shows the answer again after a flip
+            await interaction.response.edit_message(embed=reply_embed(reply), view=switched_view(interaction.message, reply))
+            await interaction.followup.send(THANKS if recorded else POSTER_ONLY, ephemeral=True)
+
+
+def switched_view(message: discord.Message | None, reply: Reply) -> discord.ui.View | None:
+    """The buttons after switching to an alternative: the same alternatives (to flip back),
+    and a "Details" button for the card now shown."""
+    kept = [c for row in (message.components if message else []) for c in getattr(row, "children", [])
+            if isinstance(c, discord.components.Button) and c.custom_id
+            and not c.custom_id.startswith("cardsight:details:")]
+    view = discord.ui.View(timeout=None)
+    if reply.details_of is not None:
+        view.add_item(DetailsButton(reply.details_of))
+    for button in kept:
+        view.add_item(discord.ui.Button.from_component(button))
+    return view if view.children else None
 
 
 def choices_view(reply: Reply) -> discord.ui.View | None:
-    if not reply.choices:
+    """Details, then "Right" (where feedback is on and the answer is sure), then alternatives."""
+    details = reply.details_of
+    right = reply.feedback is not None and reply.kind is ReplyKind.FOUND
+    if not reply.choices and details is None and not right:
         return None
     view = discord.ui.View(timeout=None)
+    if details is not None:
+        view.add_item(DetailsButton(details))
+    if right and reply.feedback is not None:
+        view.add_item(PickButton(reply.feedback, reply.cards[0].card_id, "Right", right=True))
     for choice in reply.choices:
-        view.add_item(AlternativeButton(choice.card_id, choice.label))
+        if reply.feedback is not None:
+            view.add_item(PickButton(reply.feedback, choice.card_id, choice.label))
+        else:
+            view.add_item(AlternativeButton(choice.card_id, choice.label))
     return view
 
 

@@ -11,9 +11,11 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot import card_text
+from bot.lookups import LookupQuery, Show
 from engine.decklist import Decklist
 from engine.errors import RecognizerError
-from engine.types import CardAnswer, CardMatch, Identification
+from engine.types import CardAnswer, CardDetails, CardMatch, Identification
 
 
 class ReplyKind(StrEnum):
@@ -40,6 +42,7 @@ class CardLine:
     image_uri: str | None
     confidence: float | None = None
     unsure: bool = False
+    details: CardDetails | None = None
 
     @classmethod
     def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False) -> CardLine:
@@ -53,6 +56,7 @@ class CardLine:
             image_uri=match.image_uri,
             confidence=confidence,
             unsure=unsure,
+            details=match.details,
         )
 
     @property
@@ -60,6 +64,18 @@ class CardLine:
         """``Alpha (LEA) #161``: enough to tell printings apart without the set symbol."""
         where = f"{self.set_name} ({self.set_code})" if self.set_name else self.set_code
         return f"{where} #{self.collector_number}"
+
+    @property
+    def prices(self) -> str | None:
+        return card_text.prices_text(self.details)
+
+    @property
+    def legality(self) -> str | None:
+        return card_text.legality_text(self.details)
+
+    @property
+    def rules(self) -> str | None:
+        return card_text.rules_text(self.details)
 
     @property
     def confidence_text(self) -> str | None:
@@ -75,6 +91,7 @@ class Choice:
 
     card_id: str
     label: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -87,10 +104,39 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     note: str | None = None
     decklist: Decklist | None = None
+    show: Show = Show.CARD
+    feedback: str | None = None
+    """Token of the held crop when the poster's pick is recorded (`bot.feedback`): the
+    alternatives and a "Right" button then carry it."""
 
     @property
     def is_problem(self) -> bool:
         return self.kind in (ReplyKind.NOT_FOUND, ReplyKind.LIMITED, ReplyKind.ERROR)
+
+    @property
+    def details_of(self) -> str | None:
+        """The card id a "Details" button shows the rules text of; None when there is none."""
+        if self.kind not in (ReplyKind.FOUND, ReplyKind.LOOKUP) or self.show is not Show.CARD:
+            return None
+        return self.cards[0].card_id if self.cards[0].rules else None
+
+    def fields(self, card: CardLine) -> list[tuple[str, str]]:
+        """(title, text) of the details this reply shows for `card`, in order.
+
+        None under a "not sure" guess: a price or legality of a card that may not be the one
+        in the photo would mislead; picking a candidate shows them."""
+        if self.kind not in (ReplyKind.FOUND, ReplyKind.LOOKUP):
+            return []
+        wanted = {
+            Show.CARD: ("prices", "legality"),
+            Show.PRICES: ("prices",),
+            Show.LEGALITY: ("legality",),
+            Show.DETAILS: ("rules", "prices", "legality"),
+            Show.IMAGE: (),
+        }[self.show]
+        titles = {"rules": "Rules", "prices": "Prices", "legality": "Legality"}
+        out = [(titles[name], getattr(card, name)) for name in wanted]
+        return [(title, text) for title, text in out if text]
 
 
 NO_CARD = "I couldn't find a Magic card in that photo. Try a closer, well-lit shot with the whole card visible."
@@ -128,14 +174,14 @@ def from_identification(ident: Identification, max_alternatives: int = 4, deckli
             ReplyKind.UNSURE,
             NOT_SURE,
             cards=(line,),
-            choices=tuple(Choice(m.card_id, choice_label(m)) for m in candidates),
+            choices=tuple(Choice(m.card_id, choice_label(m), m.name) for m in candidates),
         )
     alternatives = _distinct(answer.alternatives, exclude=answer.match.card_id)[:max_alternatives]
     return Reply(
         ReplyKind.FOUND,
         answer.match.name,
         cards=(line,),
-        choices=tuple(Choice(m.card_id, choice_label(m)) for m in alternatives),
+        choices=tuple(Choice(m.card_id, choice_label(m), m.name) for m in alternatives),
     )
 
 
@@ -176,22 +222,22 @@ def fitting_lines(lines: list[str], limit: int) -> tuple[list[str], int]:
     return shown, len(lines) - len(shown)
 
 
-def from_lookup(query: str, matches: list[CardMatch], max_alternatives: int = 4) -> Reply:
+def from_lookup(query: str | LookupQuery, matches: list[CardMatch], max_alternatives: int = 4) -> Reply:
+    """A name lookup's answer; `query` carries the modifiers of ``[[...]]`` (image only,
+    prices, legality, a set's printing)."""
+    lookup = query if isinstance(query, LookupQuery) else LookupQuery(query)
     if not matches:
-        return Reply(ReplyKind.NOT_FOUND, f"No card named like “{query}” in my catalog.")
+        where = f" in set {lookup.set_code.upper()}" if lookup.set_code else ""
+        return Reply(ReplyKind.NOT_FOUND, f"No card named like “{lookup.name}”{where} in my catalog.")
     best, rest = matches[0], _distinct(matches[1:], exclude=matches[0].card_id)[:max_alternatives]
-    return Reply(
-        ReplyKind.LOOKUP,
-        best.name,
-        cards=(CardLine.from_match(best),),
-        choices=tuple(Choice(m.card_id, choice_label(m)) for m in rest),
-    )
+    choices = () if lookup.show is Show.IMAGE else tuple(Choice(m.card_id, choice_label(m), m.name) for m in rest)
+    return Reply(ReplyKind.LOOKUP, best.name, cards=(CardLine.from_match(best),), choices=choices, show=lookup.show)
 
 
-def from_choice(match: CardMatch | None) -> Reply:
+def from_choice(match: CardMatch | None, show: Show = Show.CARD) -> Reply:
     if match is None:
         return Reply(ReplyKind.NOT_FOUND, "That card is no longer in my catalog.")
-    return Reply(ReplyKind.LOOKUP, match.name, cards=(CardLine.from_match(match),))
+    return Reply(ReplyKind.LOOKUP, match.name, cards=(CardLine.from_match(match),), show=show)
 
 
 def from_error(exc: RecognizerError) -> Reply:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.answering import Answerer
 from bot.quiet_retries import quiet_retry_logs
+from bot.feedback import FeedbackStore
 from bot.settings import BotSettings, BotTokens, load_tokens
 from cardsight.config import ConfigError, read_secret
 from engine.demo_set import DEMO_WARNING
@@ -129,11 +130,13 @@ async def start_bots(
     *,
     tokens: BotTokens | None = None,
     platforms: tuple[str, ...] = PLATFORMS,
+    feedback: FeedbackStore | None = None,
 ) -> BotGroup:
-    """Start every bot in `platforms` whose token is set; a bot without a token is skipped."""
+    """Start every bot in `platforms` whose token is set; a bot without a token is skipped.
+    `feedback` records users' picks where `[feedback]` allows it (None: nowhere)."""
     tokens = load_tokens() if tokens is None else tokens
     quiet_retry_logs()
-    group = BotGroup(Answerer(engine, settings))
+    group = BotGroup(Answerer(engine, settings, feedback))
     wanted: list[tuple[type[DiscordRunner] | type[TelegramRunner], str | None]] = []
     if "discord" in platforms:
         wanted.append((DiscordRunner, tokens.discord))

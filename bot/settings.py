@@ -1,4 +1,5 @@
-"""Settings for the chat bots: config section ``[bot]`` / env ``CARDSIGHT_BOT_<FIELD>``.
+"""Settings for the chat bots: config section ``[bot]`` / env ``CARDSIGHT_BOT_<FIELD>``, and
+``[feedback]`` (learning from users' picks, off by default: see bot/feedback.py).
 
 Tokens are deliberately not fields here: they come from `read_secret` (``$DISCORD_TOKEN`` /
 ``$DISCORD_TOKEN_FILE``, ``$TELEGRAM_TOKEN`` / ``$TELEGRAM_TOKEN_FILE``) so that a config file
@@ -96,6 +97,32 @@ class BotSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    """Settings of section ``[feedback]``: where users may teach the model, and for how long."""
+
+    discord_guild_ids: tuple[int, ...] = ()
+    """Discord servers whose admin turned learning from picks on; empty: nowhere (the default)."""
+    telegram_chat_ids: tuple[int, ...] = ()
+    """Telegram groups whose admin turned it on (private chats never record)."""
+    folder: str = "var/feedback"
+    """Where the labelled crops are kept (the `cardsight eval --photos` folder format)."""
+    retention_days: float = 90.0
+    """Records older than this are deleted (checked at start-up and on every new record)."""
+    pending_minutes: float = 60.0
+    """How long an answer's crop waits in memory for its poster's pick before it is dropped."""
+    max_pending: int = 200
+    """Crops held in memory at once (~50 KB each); the oldest is dropped past it."""
+
+    def __post_init__(self) -> None:
+        if self.retention_days <= 0 or self.pending_minutes <= 0 or self.max_pending < 1:
+            raise ValueError("retention_days and pending_minutes must be > 0, max_pending >= 1")
+
+    @property
+    def anywhere(self) -> bool:
+        return bool(self.discord_guild_ids or self.telegram_chat_ids)
+
+
+@dataclass(frozen=True)
 class BotTokens:
     """The secrets, kept apart from `BotSettings`; `repr` never shows them."""
 
@@ -109,6 +136,10 @@ class BotTokens:
 
 def load_bot_settings(env: Mapping[str, str] | None = None, **overrides: object) -> BotSettings:
     return load_section("bot", BotSettings, env=env, **overrides)
+
+
+def load_feedback_settings(env: Mapping[str, str] | None = None, **overrides: object) -> FeedbackSettings:
+    return load_section("feedback", FeedbackSettings, env=env, **overrides)
 
 
 def load_tokens(env: Mapping[str, str] | None = None) -> BotTokens:

@@ -1,6 +1,8 @@
 """The Telegram adapter (python-telegram-bot v22): photos, image documents, `/card`, buttons.
 
 Like the Discord adapter it only translates: answers come from `bot.answering`/`bot.replies`.
+Prices and legality are part of the message; a "Details" inline button edits the message to
+add the type line and rules text (and back), keeping the other buttons.
 Updates are processed concurrently (one slow photo does not hold up the chat), outgoing calls go
 through PTB's `AIORateLimiter` (Telegram's flood limits), and polling is the default because it
 needs no public address; webhook mode is a setting.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Sequence
 
 from telegram import (
     BotCommand,
@@ -33,7 +36,9 @@ from telegram.ext import (
 )
 
 from bot import replies
-from bot.answering import Answerer, bracket_queries
+from bot.answering import Answerer
+from bot.feedback import Scope
+from bot.lookups import Show, bracket_lookups, parse_lookup
 from bot.quiet_retries import OUTAGE_LOGGER
 from bot.redact import TELEGRAM_LOGGERS, redact_in_logs
 from bot.replies import DECKLIST_FILE, DECKLIST_HINT, CardLine, Reply, ReplyKind
@@ -49,24 +54,37 @@ RATE_LIMIT_RETRIES = 3
 """How often `AIORateLimiter` retries a call Telegram answered 429 (after its retry_after)."""
 
 CALLBACK_PREFIX = "card:"
+DETAILS_PREFIX = "det:"
+LESS_PREFIX = "less:"
+PICK_PREFIX = "fb:"
+THANKS = "Thanks! I'll learn from that photo."
+POSTER_ONLY = "Only the person who posted the photo can confirm it."
+MESSAGE_MAX_CHARS = 4096
 USAGE = (
     "Send me a photo of a Magic card and I'll name it.\n"
     "• /card as a reply to a photo identifies that photo\n"
     "• /card Lightning Bolt looks a card up by name\n"
-    "• [[Lightning Bolt]] in a message does the same"
+    "• [[Lightning Bolt]] in a message does the same; [[Bolt|M10]] a set's printing, "
+    "[[!Bolt]] the image only, [[$Bolt]] prices, [[#Bolt]] legality"
 )
-COMMANDS = [BotCommand("card", "Identify the photo you reply to, or look up a card: /card Name")]
+COMMANDS = [
+    BotCommand("card", "Identify the photo you reply to, or look up a card: /card Name"),
+    BotCommand("forget", "Delete the card photos you helped me learn from"),
+]
 
 
 def _text(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def _card_html(card: CardLine) -> str:
+def _card_html(card: CardLine, fields: Sequence[tuple[str, str]] = ()) -> str:
     parts = [_text(card.printing)]
     if card.confidence_text:
         parts.append(card.confidence_text)
-    return f'<b><a href="{html.escape(card.url)}">{_text(card.name)}</a></b>\n' + " · ".join(parts)
+    lines = [f'<b><a href="{html.escape(card.url)}">{_text(card.name)}</a></b>', " · ".join(parts)]
+    lines += [f"<b>{_text(title)}</b>: {_text(text)}" if "\n" not in text else f"<b>{_text(title)}</b>\n{_text(text)}"
+              for title, text in fields]
+    return "\n".join(lines)
 
 
 def reply_html(reply: Reply) -> str:
@@ -84,25 +102,54 @@ def reply_html(reply: Reply) -> str:
         if reply.note:
             lines.append(_text(reply.note))
         return "\n".join(lines)
-    text = _card_html(reply.cards[0])
+    text = _card_html(reply.cards[0], reply.fields(reply.cards[0]))
     if reply.kind is ReplyKind.UNSURE:
         text = f"{_text(reply.headline)}\n{text}"
-    return text
+    return text if len(text) <= MESSAGE_MAX_CHARS else _card_html(reply.cards[0])
+
+
+def _fits(data: str) -> bool:
+    return len(data.encode()) <= 64  # Telegram's cap on callback data
+
+
+def _details_row(reply: Reply) -> list[list[InlineKeyboardButton]]:
+    """"Details" under a card with rules text; "Less" under its details, to fold them again."""
+    if reply.show is Show.DETAILS and len(reply.cards) == 1 and _fits(LESS_PREFIX + reply.cards[0].card_id):
+        return [[InlineKeyboardButton("Less", callback_data=LESS_PREFIX + reply.cards[0].card_id)]]
+    if reply.details_of is not None and _fits(DETAILS_PREFIX + reply.details_of):
+        return [[InlineKeyboardButton("Details", callback_data=DETAILS_PREFIX + reply.details_of)]]
+    return []
+
+
+def switched_markup(old: InlineKeyboardMarkup | None, reply: Reply) -> InlineKeyboardMarkup | None:
+    """The buttons after a click: the alternatives as they were (to flip between candidates),
+    the details button for the card now shown."""
+    kept = [list(row) for row in (old.inline_keyboard if old else ())
+            if not any(str(b.callback_data or "").startswith((DETAILS_PREFIX, LESS_PREFIX)) for b in row)]
+    rows = _details_row(reply) + kept
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per alternative; callback data is capped at 64 bytes by Telegram."""
-    rows = [
-        [InlineKeyboardButton(c.label, callback_data=CALLBACK_PREFIX + c.card_id)]
+    """A "Details" button (when there is rules text) and one button per alternative."""
+    rows = _details_row(reply)
+    prefix = f"{PICK_PREFIX}{reply.feedback}:" if reply.feedback else CALLBACK_PREFIX
+    if reply.feedback and reply.kind is ReplyKind.FOUND and _fits(prefix + reply.cards[0].card_id):
+        rows.append([InlineKeyboardButton("Right", callback_data=prefix + reply.cards[0].card_id)])
+    rows += [
+        [InlineKeyboardButton(c.label, callback_data=prefix + c.card_id)]
         for c in reply.choices
-        if len((CALLBACK_PREFIX + c.card_id).encode()) <= 64
+        if _fits(prefix + c.card_id)
     ]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def link_preview(reply: Reply) -> LinkPreviewOptions:
-    """Show the card image as a small preview (the Discord thumbnail's counterpart)."""
+    """Show the card image as a small preview (the Discord thumbnail's counterpart); large
+    for ``[[!name]]``, which asks for the image."""
     if len(reply.cards) == 1 and reply.cards[0].image_uri and reply.cards[0].image_uri.startswith("http"):
+        if reply.show is Show.IMAGE:
+            return LinkPreviewOptions(url=reply.cards[0].image_uri, prefer_large_media=True)
         return LinkPreviewOptions(url=reply.cards[0].image_uri, prefer_small_media=True)
     return LinkPreviewOptions(is_disabled=True)
 
@@ -177,13 +224,17 @@ class TelegramHandlers:
     def register(self, app: Application) -> None:
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
         app.add_handler(CommandHandler("card", self.on_card))
+        app.add_handler(CommandHandler("forget", self.on_forget))
+        app.add_handler(CallbackQueryHandler(self.on_pick, pattern=f"^{PICK_PREFIX}"))
         app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, self.on_photo))
         app.add_handler(
             MessageHandler(filters.Document.ALL & ~filters.Document.IMAGE & filters.ChatType.PRIVATE, self.on_not_image)
         )
         if self.settings.telegram_bracket_lookups:
             app.add_handler(MessageHandler(filters.TEXT & filters.Regex(r"\[\[.+?\]\]"), self.on_brackets))
-        app.add_handler(CallbackQueryHandler(self.on_choice, pattern=f"^{CALLBACK_PREFIX}"))
+        app.add_handler(
+            CallbackQueryHandler(self.on_choice, pattern=f"^({CALLBACK_PREFIX}|{DETAILS_PREFIX}|{LESS_PREFIX})")
+        )
         app.add_error_handler(self.on_error)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -199,11 +250,40 @@ class TelegramHandlers:
             return
         if context.args:
             async with self.answerer.tracked("telegram", "lookup"):
-                await send_reply(message, await self.answerer.lookup(" ".join(context.args)))
+                text = " ".join(context.args)
+                await send_reply(message, await self.answerer.lookup(parse_lookup(text) or text))
         elif _image_of(message.reply_to_message) is not None:
             await self._identify(update, context, message.reply_to_message, asked=True)
         else:
             await message.reply_text(USAGE)
+
+    async def on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is None or update.effective_user is None:
+            return
+        async with self.answerer.tracked("telegram", "forget"):
+            await update.effective_message.reply_text(await self.answerer.forget("telegram", update.effective_user.id))
+
+    async def on_pick(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """"Right" or an alternative where feedback is on: show that card and record the
+        poster's pick (`bot.feedback`); the popup says whether it was recorded."""
+        query = update.callback_query
+        if query is None or not query.data or query.from_user is None:
+            return
+        token, _, card_id = query.data.removeprefix(PICK_PREFIX).partition(":")
+        async with self.answerer.tracked("telegram", "pick"):
+            recorded = await self.answerer.pick(token, card_id, "telegram", query.from_user.id)
+            reply = await self.answerer.choice(card_id)
+            await query.answer(THANKS if recorded else POSTER_ONLY)
+            if isinstance(query.message, Message):
+                try:
+                    await query.edit_message_text(
+                        reply_html(reply), parse_mode=ParseMode.HTML,
+                        reply_markup=switched_markup(query.message.reply_markup, reply),
+                        link_preview_options=link_preview(reply),
+                    )
+                except BadRequest as exc:  # "Right" on the answer shown: nothing to change
+                    if "not modified" not in str(exc).lower():
+                        raise
 
     async def on_not_image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:
@@ -214,22 +294,23 @@ class TelegramHandlers:
         if message is None or not message.text:
             return
         async with self.answerer.tracked("telegram", "brackets"):
-            for query in bracket_queries(message.text, self.settings.max_lookups_per_message):
+            for query in bracket_lookups(message.text, self.settings.max_lookups_per_message):
                 await send_reply(message, await self.answerer.lookup(query))
 
     async def on_choice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None or not query.data:
             return
-        async with self.answerer.tracked("telegram", "choice"):
-            reply = await self.answerer.choice(query.data.removeprefix(CALLBACK_PREFIX))
+        prefix, _, card_id = query.data.partition(":")
+        details = f"{prefix}:" == DETAILS_PREFIX
+        async with self.answerer.tracked("telegram", "details" if details else "choice"):
+            reply = await self.answerer.choice(card_id, Show.DETAILS if details else Show.CARD)
             await query.answer()
             if query.message is not None and isinstance(query.message, Message):
-                # Keep the original buttons so the user can flip between candidates.
                 await query.edit_message_text(
                     reply_html(reply),
                     parse_mode=ParseMode.HTML,
-                    reply_markup=query.message.reply_markup,
+                    reply_markup=switched_markup(query.message.reply_markup, reply),
                     link_preview_options=link_preview(reply),
                 )
 
@@ -261,8 +342,10 @@ class TelegramHandlers:
                 file = await context.bot.get_file(file_id)
                 return bytes(await file.download_as_bytearray())
 
+            poster = source.from_user.id if source is not None and source.from_user else 0
+            scope = Scope("telegram", chat.id if in_group and chat else None, poster)
             await message.reply_chat_action("typing")
-            await send_reply(message, await self.answerer.identify(download))
+            await send_reply(message, await self.answerer.identify(download, scope))
 
 
 def build_application(answerer: Answerer, settings: BotSettings, token: str) -> Application:

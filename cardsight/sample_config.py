@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bot.settings import BotSettings
+from bot.settings import BotSettings, FeedbackSettings
 from engine.settings import EngineSettings
 from service.settings import ServiceSettings
 from training.sync.settings import SECTION as SYNC_SECTION
@@ -28,6 +28,7 @@ SECTIONS: dict[str, type] = {
     "service": ServiceSettings,
     "engine": EngineSettings,
     "bot": BotSettings,
+    "feedback": FeedbackSettings,
     SYNC_SECTION: SyncSettings,
 }
 """Every `[section]` of cardsight.toml and the dataclass `load_section` builds from it."""

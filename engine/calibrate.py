@@ -1,15 +1,17 @@
 """Turns match scores into a confidence that means what it says.
 
-Three signals predict whether the top answer is right: how close the best match is (`top`),
+Four signals predict whether the top answer is right: how close the best match is (`top`),
 how far ahead it is of the best match with a *different name* (`margin`; other printings of
-the same card don't count against it), and how well the crop's art box agrees with the top
+the same card don't count against it), how well the crop's art box agrees with the top
 reference's (`art`, engine/verify.py: the embedding and the whole-card layout also reward a
-shared frame, so a card missing from the gallery can look close to one of its neighbours).
+shared frame, so a card missing from the gallery can look close to one of its neighbours), and
+whether the printed title reads as the top name (`title`, engine/title_read.py: +1 it does,
+−1 it reads as something else, 0 nothing legible or not read).
 A logistic model over them is fitted on simulated photos whose answers are known
 (`training.calibration`), including photos of cards that are *not* in the index, so that the
 confidence is the probability that the name is right whatever was photographed; its weights
 are non-negative so that confidence never falls when the evidence improves. Sets calibrated
-before the art check have `w_art` 0 and read as before.
+before the art or title checks have `w_art` or `w_title` 0 and read as before.
 
 `card_floor` is the top score below which a detection is not taken for a Magic card at all
 ("no card found" rather than a name): only 0.5% of right answers score lower, and most crops of
@@ -30,6 +32,7 @@ class Calibrator:
     w_margin: float
     bias: float
     w_art: float = 0.0
+    w_title: float = 0.0
     fitted_on: int = 0
     expected_calibration_error: float | None = None
     same_card_threshold: float | None = None
@@ -43,14 +46,23 @@ class Calibrator:
     index only, before open-set calibration)."""
 
     def __post_init__(self) -> None:
-        if not all(math.isfinite(v) for v in (self.w_top, self.w_margin, self.w_art, self.bias)):
+        if not all(math.isfinite(v) for v in (self.w_top, self.w_margin, self.w_art, self.w_title, self.bias)):
             raise ValueError("calibration weights and bias must be finite numbers")
-        if self.w_top < 0 or self.w_margin < 0 or self.w_art < 0:
+        if min(self.w_top, self.w_margin, self.w_art, self.w_title) < 0:
             raise ValueError("calibration weights must be non-negative (monotone confidence)")
 
-    def confidence(self, top: float, margin: float, art: float = 0.0) -> float:
-        z = self.w_top * top + self.w_margin * margin + self.w_art * art + self.bias
+    def confidence(self, top: float, margin: float, art: float = 0.0, title: float = 0.0) -> float:
+        z = self.w_top * top + self.w_margin * margin + self.w_art * art + self.w_title * title + self.bias
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def title_can_decide(self, top: float, margin: float, art: float, threshold: float) -> bool:
+        """Whether reading the title could move this answer across `threshold` (sure / not sure).
+
+        The title check costs ~10 ms a card; where the other evidence leaves the answer sure or
+        unsure whatever the title says, it is not read and counts as 0."""
+        if self.w_title == 0:
+            return False
+        return self.confidence(top, margin, art, -1.0) < threshold <= self.confidence(top, margin, art, 1.0)
 
     def looks_like_a_card(self, top: float) -> bool:
         """Whether a detection whose best match scores `top` is a Magic card at all."""

@@ -2,7 +2,8 @@
 
 Row ids are the ids the Faiss index returns, so a search hit is one primary-key lookup. The
 catalog is read-only at serve time; it is opened with `immutable=1` so readers in several
-threads never take locks.
+threads never take locks. A card's details (prices, legality, rules text) live in the ``extra``
+JSON column under ``details``, so catalogs written before they existed still load, without them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from engine.types import CardMatch
+from engine.types import CardDetails, CardMatch
 
 COLUMNS = (
     "card_id", "face", "oracle_id", "name", "card_name", "set_code", "set_name",
@@ -55,7 +56,12 @@ class CatalogEntry:
     image_uri: str | None = None
     released_at: str | None = None
     variant: str | None = None
+    details: CardDetails | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def extra_json(self) -> str | None:
+        extra = {**self.extra, **({"details": self.details.to_json()} if self.details else {})}
+        return json.dumps(extra) if extra else None
 
 
 def write_catalog(path: Path, entries: Iterable[CatalogEntry]) -> int:
@@ -64,7 +70,7 @@ def write_catalog(path: Path, entries: Iterable[CatalogEntry]) -> int:
     try:
         con.executescript(SCHEMA)
         rows = (
-            (i, *(getattr(e, c) for c in COLUMNS), json.dumps(e.extra) if e.extra else None)
+            (i, *(getattr(e, c) for c in COLUMNS), e.extra_json())
             for i, e in enumerate(entries)
         )
         con.executemany(
@@ -107,12 +113,17 @@ class Catalog:
     def close(self) -> None:
         self._con.close()
 
+    def names(self) -> list[str]:
+        """Every distinct card name, as printed (for reading titles)."""
+        with self._lock:
+            return [name for (name,) in self._con.execute("SELECT DISTINCT name FROM entries")]
+
     def matches(self, row_ids: Sequence[int], scores: Sequence[float]) -> list[CardMatch]:
         with self._lock:
             placeholders = ", ".join("?" for _ in row_ids)
             rows = self._con.execute(
                 f"SELECT row_id, card_id, face, oracle_id, name, set_code, set_name,"
-                f" collector_number, scryfall_uri, image_uri FROM entries"
+                f" collector_number, scryfall_uri, image_uri, extra FROM entries"
                 f" WHERE row_id IN ({placeholders})",
                 [int(r) for r in row_ids],
             ).fetchall()
@@ -130,14 +141,21 @@ class Catalog:
         with self._lock:
             row = self._con.execute(
                 "SELECT row_id, card_id, face, oracle_id, name, set_code, set_name,"
-                " collector_number, scryfall_uri, image_uri FROM entries"
+                " collector_number, scryfall_uri, image_uri, extra FROM entries"
                 " WHERE card_id = ? AND face = ? LIMIT 1",
                 (base, int(face) if face.isdigit() else 0),
             ).fetchone()
         return _match(row, 1.0) if row else None
 
-    def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
-        """Fuzzy name lookup: exact, then prefix, then word-contained, then close spellings."""
+    def lookup(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        """Fuzzy name lookup: exact, then prefix, then word-contained, then close spellings.
+
+        With `set_code` (Scryfall's ``[[name|SET]]``), the printings of the best-matching name
+        in that set instead; none when that name has no printing there.
+        """
+        if set_code:
+            best = self.lookup(query, 1)
+            return self._printings(best[0], set_code, limit) if best else []
         q = normalise_name(query)
         if not q:
             return []
@@ -162,10 +180,30 @@ class Catalog:
         best = sorted(scored.items(), key=lambda kv: (-kv[1], len(kv[0])))[:limit]
         return self.matches([self._by_name[n] for n, _ in best], [s for _, s in best])
 
+    def _printings(self, named: CardMatch, set_code: str, limit: int) -> list[CardMatch]:
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT row_id FROM entries WHERE name = ? AND lower(set_code) = lower(?)"
+                " ORDER BY face, length(collector_number), collector_number LIMIT ?",
+                (named.name, set_code.strip(), limit),
+            ).fetchall()
+        return self.matches([r[0] for r in rows], [named.score] * len(rows))
+
+
+def _details(extra: str | None) -> CardDetails | None:
+    if not extra:
+        return None
+    try:
+        data = json.loads(extra)
+    except ValueError:
+        return None
+    return CardDetails.from_json(data.get("details")) if isinstance(data, dict) else None
+
 
 def _match(row: tuple, score: float) -> CardMatch:
-    _, card_id, face, oracle_id, name, set_code, set_name, number, uri, image_uri = row
+    _, card_id, face, oracle_id, name, set_code, set_name, number, uri, image_uri, extra = row
     return CardMatch(
         card_id=card_id, name=name, set=set_code, set_name=set_name, collector_number=number,
         scryfall_uri=uri, image_uri=image_uri, score=score, oracle_id=oracle_id, face=int(face),
+        details=_details(extra),
     )

@@ -18,8 +18,9 @@ class AsyncRecognizer(Protocol):
         """Find and name every card in the image; raises `engine.errors.RecognizerError`."""
         ...
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        """Fuzzy card-name lookup in the catalog (like Scryfall's `[[name]]`), best first."""
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        """Fuzzy card-name lookup in the catalog (like Scryfall's `[[name]]`), best first;
+        with `set_code`, the best name's printings in that set (`[[name|SET]]`)."""
         ...
 
     async def card_async(self, card_id: str) -> CardMatch | None:

@@ -34,7 +34,8 @@ from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
-from engine.verify import art_agreement, crop_lab
+from engine.title_read import STRIP_HEIGHT, TitleReader, title_vote, warp_strip
+from engine.verify import art_agreement, crop_lab, half_turned
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ class Candidates:
     rows: tuple[int, ...] = ()
     """Gallery row of each match (aligned with `matches`), for checks against the stored
     references; empty where unknown."""
+    source: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The decoded photo, for checks that need more pixels than the crop has (the title)."""
+    source_quad: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The card's outline in `source` pixels, corners in the crop's order."""
+    titles_read: dict[bool, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    """Title readings by half turn, shared with `without_name` copies: the print doesn't change
+    with what is indexed, so calibration reads each card's title once."""
 
     def without_name(self, name: str) -> "Candidates":
         """These candidates as an index without any printing of `name` would have ranked them.
@@ -92,6 +100,7 @@ class _Prepared:
     scale: float
     cards: list[DetectedCard]
     timings: dict[str, float]
+    image: np.ndarray
 
 
 class Recognizer:
@@ -103,6 +112,7 @@ class Recognizer:
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
         self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
         self.layouts = ColourLayouts.of_set(artifact_set.path, artifact_set.manifest)
+        self.titles = TitleReader(self.catalog.names(), threads=1) if settings.read_titles else None
         sizes = {"index": self.searcher.size, "catalog": self.catalog.size}
         if self.layouts is not None:
             sizes["layouts"] = self.layouts.size
@@ -124,6 +134,8 @@ class Recognizer:
         width, height = self.embedder.input_size
         detect_cards(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
         self.embedder.embed([np.zeros((height, width, 3), np.uint8)])
+        if self.titles is not None and self.calibrator.w_title > 0:
+            self.titles.read(np.zeros((STRIP_HEIGHT, 4 * STRIP_HEIGHT, 3), np.uint8))
 
     @classmethod
     def load(cls, root: Path | None = None, settings: EngineSettings | None = None) -> "Recognizer":
@@ -174,6 +186,7 @@ class Recognizer:
             scale=image.scale,
             cards=cards,
             timings={"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3},
+            image=image.rgb,
         )
 
     def analyse(self, data: bytes) -> tuple[list[Candidates], dict[str, float]]:
@@ -196,10 +209,12 @@ class Recognizer:
         return self.catalog.matches(rows[valid].tolist(), scores[valid].tolist())
 
     def _candidates(self, quad: Quad, scores: np.ndarray, rows: np.ndarray, whole_frame: bool,
-                    crop: np.ndarray) -> Candidates:
+                    crop: np.ndarray, source: np.ndarray | None = None,
+                    source_quad: np.ndarray | None = None) -> Candidates:
         matches = self._matches(scores, rows)
         valid = [int(r) for r in rows if r >= 0]
-        return Candidates(quad, matches, whole_frame, crop, tuple(valid) if len(valid) == len(matches) else ())
+        return Candidates(quad, matches, whole_frame, crop, tuple(valid) if len(valid) == len(matches) else (),
+                          source=source, source_quad=source_quad)
 
     def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Embed, search, re-rank by colour layout: (scores, rows) per crop, best first."""
@@ -241,7 +256,8 @@ class Recognizer:
                     continue  # pieces of one split card that both chose its whole outline
                 chosen.append(card_quad)
                 quad = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in card_quad)
-                per_photo.append(self._candidates(quad, scores[row], rows[row], card.whole_frame, crop))  # type: ignore[arg-type]
+                per_photo.append(self._candidates(quad, scores[row], rows[row], card.whole_frame, crop,  # type: ignore[arg-type]
+                                                  p.image, card_quad))
             out.append(per_photo)
         return out, timings
 
@@ -273,10 +289,22 @@ class Recognizer:
             return 0.0
         return art_agreement(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
 
-    def evidence(self, found: Candidates) -> tuple[float, float, float]:
-        """(top score, margin over another name, art agreement): what the calibrator weighs."""
+    def title_vote(self, found: Candidates) -> float:
+        """`engine.title_read.title_vote` of the card's printed title for its top name; 0 where
+        titles are not read (no reader, no photo, a whole-frame guess)."""
+        if self.titles is None or found.source is None or found.source_quad is None or not found.matches:
+            return 0.0
+        turned = (half_turned(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
+                  if self.layouts is not None and found.rows else False)
+        if turned not in found.titles_read:
+            found.titles_read[turned] = self.titles.read(warp_strip(found.source, found.source_quad, turned))
+        return title_vote(found.titles_read[turned], found.matches[0].name)
+
+    def evidence(self, found: Candidates, *, title: bool = True) -> tuple[float, float, float, float]:
+        """(top score, margin over another name, art agreement, title vote): what the calibrator
+        weighs; with `title` False the title is not read and votes 0."""
         top_score, margin = evidence(found.matches)
-        return top_score, margin, self.art_agreement(found)
+        return top_score, margin, self.art_agreement(found), self.title_vote(found) if title else 0.0
 
     def answer(self, found: Candidates) -> CardAnswer | None:
         if not found.matches:
@@ -284,7 +312,10 @@ class Recognizer:
         top_score, margin = evidence(found.matches)
         if not self.calibrator.looks_like_a_card(top_score):
             return None  # before the art check: its 0.3 ms would be spent on no card
-        confidence = self.calibrator.confidence(top_score, margin, self.art_agreement(found))
+        art = self.art_agreement(found)
+        title = (self.title_vote(found)
+                 if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below) else 0.0)
+        confidence = self.calibrator.confidence(top_score, margin, art, title)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(
@@ -324,14 +355,14 @@ class Recognizer:
             job.future.cancel()
             raise RequestTimeout(f"no answer within {self.settings.timeout_s:g} s") from None
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return await asyncio.to_thread(self.catalog.lookup, query, limit)
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return await asyncio.to_thread(self.catalog.lookup, query, limit, set_code)
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         return await asyncio.to_thread(self.catalog.by_card_id, card_id)
 
-    def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return self.catalog.lookup(query, limit)
+    def lookup(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return self.catalog.lookup(query, limit, set_code)
 
     def info(self) -> dict[str, Any]:
         m = self.artifact_set.manifest

@@ -23,6 +23,9 @@ class EngineSettings:
     more (bench/results/decks-2026-12-06.txt: ms per card at 9 and at 40)."""
     unsure_below: float = 0.6
     """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
+    read_titles: bool = True
+    """Read a card's printed title (OCR, ~10 ms a card) when it could decide between sure and
+    not sure; sets calibrated without the title check never read it."""
     alternatives: int = 5
     search_k: int = 32
     threads: int = 2

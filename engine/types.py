@@ -9,6 +9,57 @@ Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tupl
 """Corners of a card in original-image pixels, clockwise from the card's top-left."""
 
 
+MAIN_FORMATS = ("standard", "pioneer", "modern", "legacy", "vintage", "commander", "pauper")
+"""The formats a reply shows legality in: what the Scryfall and Penny Dreadful bots show."""
+
+PRICE_KEYS = ("usd", "usd_foil", "eur", "tix")
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What players ask after the name: prices, legality, type line and rules text.
+
+    Taken from Scryfall's bulk data by `cardsight sync`; a catalog built from a gallery without
+    them (the team's scans, generated cards) has no details, and replies simply omit them.
+    `prices` maps ``usd``/``usd_foil``/``eur``/``tix`` to Scryfall's decimal strings (absent
+    when Scryfall has none); `prices_date` is the day of the bulk file they come from.
+    """
+
+    type_line: str | None = None
+    mana_cost: str | None = None
+    oracle_text: str | None = None
+    prices: dict[str, str] = field(default_factory=dict)
+    prices_date: str | None = None
+    legalities: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> CardDetails | None:
+        """Tolerant of missing or malformed fields: details are never worth failing a reply."""
+        if not isinstance(data, dict):
+            return None
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        def strings(key: str, keys: tuple[str, ...] | None = None) -> dict[str, str]:
+            value = data.get(key)
+            if not isinstance(value, dict):
+                return {}
+            return {k: v for k, v in value.items()
+                    if isinstance(v, str) and v and (keys is None or k in keys)}
+
+        details = cls(
+            type_line=text("type_line"), mana_cost=text("mana_cost"), oracle_text=text("oracle_text"),
+            prices=strings("prices", PRICE_KEYS), prices_date=text("prices_date"),
+            legalities=strings("legalities"),
+        )
+        return None if details == cls() else details
+
+
 @dataclass(frozen=True)
 class CardMatch:
     """One gallery entry (a printing's face image) and how close the query came to it."""
@@ -23,9 +74,14 @@ class CardMatch:
     score: float
     oracle_id: str | None = None
     face: int = 0
+    details: CardDetails | None = field(default=None, hash=False)
+    """Left out of the hash: its price and legality dicts are not hashable."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.details is None:
+            del out["details"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -53,6 +109,7 @@ class CardAnswer:
             "collector_number": m.collector_number,
             "card_id": m.card_id,
             "image_uri": m.image_uri,
+            **({"details": m.details.to_json()} if m.details is not None else {}),
             "score": round(m.score, 4),
             "confidence": round(self.confidence, 4),
             "unsure": self.unsure,
@@ -82,7 +139,9 @@ class Identification:
 def match_from_json(data: dict[str, Any]) -> CardMatch:
     """Inverse of `CardMatch.to_json`, for clients of a remote engine."""
     names = CardMatch.__dataclass_fields__
-    return CardMatch(**{k: v for k, v in data.items() if k in names})
+    fields = {k: v for k, v in data.items() if k in names}
+    fields["details"] = CardDetails.from_json(data.get("details"))
+    return CardMatch(**fields)
 
 
 def identification_from_json(data: dict[str, Any]) -> Identification:
@@ -90,6 +149,7 @@ def identification_from_json(data: dict[str, Any]) -> Identification:
     cards = []
     for c in data["cards"]:
         fields = {k: c.get(k) for k in CardMatch.__dataclass_fields__ if k in c}
+        fields["details"] = CardDetails.from_json(c.get("details"))
         cards.append(
             CardAnswer(
                 match=CardMatch(**fields),

@@ -69,3 +69,16 @@ def _agreement(crop_layout_lab: np.ndarray, signature: np.ndarray, cells: np.nda
         query = _standardise(turned[cells])
         best = max(best, float((query * reference).sum() / reference.size))
     return best
+
+
+def half_turned(crop_layout_lab: np.ndarray, signature: np.ndarray) -> bool:
+    """Whether the crop shows the card upside down against the reference `signature`.
+
+    The search matches both turns of every reference without saying which, and the title bar
+    is at one end of the card: the whole layout (frame and art) decides which end it is."""
+    everything = np.ones((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
+    w, h = LAYOUT_SIZE
+    reference = _standardise(np.asarray(signature, np.float32).reshape(h, w, 3)[everything] / SIGNATURE_SCALE)
+    upright, turned = (float((_standardise(t[everything]) * reference).sum())
+                       for t in (crop_layout_lab, crop_layout_lab[::-1, ::-1]))
+    return turned > upright

@@ -105,8 +105,9 @@ class RemoteRecognizer:
             self._info.update({k: v for k, v in body["engine"].items() if v is not None})
         return identification_from_json(body)
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        body = await self._request("GET", "/cards/search", params={"q": query, "limit": str(limit)})
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        params = {"q": query, "limit": str(limit), **({"set": set_code} if set_code else {})}
+        body = await self._request("GET", "/cards/search", params=params)
         return [match_from_json(m) for m in body["results"]]
 
     async def card_async(self, card_id: str) -> CardMatch | None:

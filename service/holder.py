@@ -192,9 +192,9 @@ class EngineHolder:
         async with self.use() as slot:
             return await slot.engine.identify_async(data)
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
         async with self.use() as slot:
-            return await slot.engine.lookup_async(query, limit)
+            return await slot.engine.lookup_async(query, limit, set_code=set_code)
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         async with self.use() as slot:

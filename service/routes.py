@@ -81,8 +81,11 @@ async def search_cards(request: web.Request) -> web.Response:
         limit = 0
     if not 1 <= limit <= limit_max:
         raise ApiError(400, "bad_query", f"limit must be a whole number from 1 to {limit_max}.")
-    matches = await request.app[HOLDER].lookup_async(query, limit)
-    return web.json_response({"query": query, "results": [m.to_json() for m in matches]})
+    set_code = request.query.get("set", "").strip().lower() or None
+    if set_code is not None and not (set_code.isalnum() and len(set_code) <= 8):
+        raise ApiError(400, "bad_query", "set must be a set code such as M10.")
+    matches = await request.app[HOLDER].lookup_async(query, limit, set_code=set_code)
+    return web.json_response({"query": query, "set": set_code, "results": [m.to_json() for m in matches]})
 
 
 async def get_card(request: web.Request) -> web.Response:

@@ -16,10 +16,19 @@ from typing import Any
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from engine.errors import ImageError, RecognizerError
-from engine.types import CardAnswer, CardMatch, Identification
+from engine.types import CardAnswer, CardDetails, CardMatch, Identification
 
 
-def catalog_entry(card_id: str, name: str, set_code: str, number: str, score: float = 0.9) -> CardMatch:
+BOLT_LEGALITY = {"standard": "not_legal", "pioneer": "not_legal", "modern": "legal", "legacy": "legal",
+                 "vintage": "legal", "commander": "legal", "pauper": "legal", "oathbreaker": "legal"}
+BOLT_RULES = {"type_line": "Instant", "mana_cost": "{R}", "oracle_text": "Lightning Bolt deals 3 damage to any target."}
+BOLT_DETAILS = CardDetails(**BOLT_RULES, prices={"usd": "420.00", "eur": "380.50", "tix": "1.02"},
+                           prices_date="2024-05-01", legalities=BOLT_LEGALITY)
+"""Lightning Bolt (LEA) has every detail; Counterspell only legality, the others none."""
+
+
+def catalog_entry(card_id: str, name: str, set_code: str, number: str, score: float = 0.9,
+                  details: CardDetails | None = None) -> CardMatch:
     slug = name.lower().replace(" ", "-")
     return CardMatch(
         card_id=card_id,
@@ -30,14 +39,19 @@ def catalog_entry(card_id: str, name: str, set_code: str, number: str, score: fl
         scryfall_uri=f"https://scryfall.com/card/{set_code}/{number}/{slug}",
         image_uri=f"https://cards.scryfall.io/normal/front/{card_id}.jpg",
         score=score,
+        details=details,
     )
 
 
 CATALOG = (
-    catalog_entry("0a1b2c3d-0000-4000-8000-000000000001", "Lightning Bolt", "lea", "161"),
-    catalog_entry("0a1b2c3d-0000-4000-8000-000000000002", "Lightning Bolt", "m10", "146"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000001", "Lightning Bolt", "lea", "161", details=BOLT_DETAILS),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000002", "Lightning Bolt", "m10", "146",
+                  details=CardDetails(**BOLT_RULES, prices={"usd": "2.10", "usd_foil": "15.00"},
+                                      prices_date="2024-05-01", legalities=BOLT_LEGALITY)),
     catalog_entry("0a1b2c3d-0000-4000-8000-000000000003", "Lightning Helix", "rav", "213"),
-    catalog_entry("0a1b2c3d-0000-4000-8000-000000000004", "Counterspell", "lea", "54"),
+    catalog_entry("0a1b2c3d-0000-4000-8000-000000000004", "Counterspell", "lea", "54",
+                  details=CardDetails(legalities={"standard": "not_legal", "modern": "not_legal",
+                                                  "legacy": "legal", "vintage": "legal", "pauper": "legal"})),
     catalog_entry("0a1b2c3d-0000-4000-8000-000000000005", "Llanowar Elves", "lea", "210"),
 )
 
@@ -100,11 +114,14 @@ class FakeEngine:
             raise self._errors[key]
         return Identification(cards=self._answers.get(key, ()), image_size=size)
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
         names = sorted({m.name for m in self.catalog})
         close = difflib.get_close_matches(query, names, n=limit, cutoff=0.5)
         close += [n for n in names if query.lower() in n.lower() and n not in close]
-        return [m for name in close for m in self.catalog if m.name == name][:limit]
+        found = [m for name in close for m in self.catalog if m.name == name]
+        if set_code is not None:  # the best name's printing in that set, as the catalog does
+            found = [m for m in found if m.name == found[0].name and m.set == set_code]
+        return found[:limit]
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         return next((m for m in self.catalog if m.card_id == card_id), None)

@@ -162,13 +162,16 @@ class ScryfallStub:
             "prices": {"usd": "0.10", "eur": None, "tix": None},
             "legalities": {"standard": "not_legal", "vintage": "legal"},
         }
+        rules = {"type_line": "Instant", "mana_cost": "{R}", "oracle_text": f"{card.name} deals 3 damage to any target."}
         if card.face_names:
             record["card_faces"] = [
                 {"object": "card_face", "name": name, "illustration_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{card.id}{i}")),
-                 "image_uris": self._image_uris(card, i)}
+                 "image_uris": self._image_uris(card, i), "type_line": f"Creature — Face {i}",
+                 "mana_cost": "{U}" if i == 0 else "", "oracle_text": f"{name} rules."}
                 for i, name in enumerate(card.face_names)
             ]
         else:
+            record.update(rules)
             record["illustration_id"] = str(uuid.uuid5(uuid.NAMESPACE_OID, card.id))
             record["image_uris"] = self._image_uris(card, 0)
         return record

@@ -24,7 +24,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image, UnidentifiedImageError
 
 from engine.errors import ImageError, RecognizerError
-from engine.types import CardAnswer, CardMatch, Identification
+from engine.types import CardAnswer, CardDetails, CardMatch, Identification
+
+BOLT_DETAILS = CardDetails(
+    type_line="Instant", mana_cost="{R}", oracle_text="Lightning Bolt deals 3 damage to any target.",
+    prices={"usd": "420.00", "eur": "380.50"}, prices_date="2024-05-01",
+    legalities={"modern": "legal", "standard": "not_legal", "vintage": "legal"},
+)
+"""Only the first card has details: the others stand for a catalog built without them."""
 
 CATALOG = tuple(
     CardMatch(
@@ -36,6 +43,7 @@ CATALOG = tuple(
         scryfall_uri=f"https://scryfall.com/card/{set_code}/{10 + i}/x",
         image_uri=None,
         score=0.0,
+        details=BOLT_DETAILS if i == 0 else None,
     )
     for i, (name, set_code) in enumerate(
         [("Lightning Bolt", "lea"), ("Llanowar Elves", "lea"), ("Counterspell", "ice"),
@@ -103,8 +111,9 @@ class FakeRecognizer:
             answers.append(CardAnswer(match=match, confidence=0.4 if unsure else 0.9, unsure=unsure, quad=quad))
         return tuple(answers)
 
-    async def lookup_async(self, query: str, limit: int = 5) -> list[CardMatch]:
-        return [m for m in CATALOG if query.lower() in m.name.lower()][:limit]
+    async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
+        return [m for m in CATALOG if query.lower() in m.name.lower()
+                and (set_code is None or m.set == set_code)][:limit]
 
     async def card_async(self, card_id: str) -> CardMatch | None:
         return next((m for m in CATALOG if m.card_id == card_id), None)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from bot import replies
-from bot.answering import Answerer, bracket_queries
+from bot.answering import Answerer
+from bot.lookups import LookupQuery, Show, bracket_lookups
 from bot.discord_bot import bot_intents
 from bot.discord_views import reply_embed
 from bot.ratelimit import RequestLimits, SlidingWindowLimiter
@@ -19,7 +21,7 @@ from bot.telegram_bot import reply_html, reply_markup
 from cardsight.commands import bot as bot_command
 from cardsight.config import ConfigError
 from engine.errors import EngineBusy, ImageError, ImageTooLarge, RequestTimeout
-from engine.types import Identification
+from engine.types import CardDetails, Identification
 from tests.bot_engine import CATALOG, FakeEngine, answer, card_photo
 
 on_session_loop = pytest.mark.asyncio(loop_scope="session")
@@ -121,8 +123,67 @@ def test_message_content_intent_only_for_passive_mode() -> None:
 
 
 def test_telegram_text_is_escaped() -> None:
-    reply = replies.from_lookup("x", [CATALOG[0].__class__(**{**BOLT.to_json(), "name": "Fire <b> & Ice"})])
+    reply = replies.from_lookup("x", [dataclasses.replace(BOLT, name="Fire <b> & Ice")])
     assert "Fire &lt;b&gt; &amp; Ice" in reply_html(reply)
+
+
+# Card details: prices, legality, rules text.
+
+
+def test_card_reply_shows_prices_with_their_date_and_main_format_legality() -> None:
+    reply = replies.from_identification(identification(answer(BOLT, 0.97)))
+    fields = dict(reply.fields(reply.cards[0]))
+    assert fields == {
+        "Prices": "$420.00 · €380.50 · 1.02 TIX (prices of 2024-05-01)",
+        "Legality": "Legal: Modern, Legacy, Vintage, Commander, Pauper · Not legal: Standard, Pioneer",
+    }
+    assert reply.details_of == BOLT.card_id  # the rules text is behind "Details"
+    details = replies.from_choice(BOLT, Show.DETAILS)
+    assert dict(details.fields(details.cards[0]))["Rules"] == "{R} — Instant\nLightning Bolt deals 3 damage to any target."
+    assert details.details_of is None  # the details view has no second "Details" button
+
+
+def test_foil_price_restricted_and_banned_are_named() -> None:
+    details = CardDetails(prices={"usd_foil": "15.00"},
+                          legalities={"vintage": "restricted", "legacy": "banned", "modern": "legal"})
+    card = replies.CardLine.from_match(dataclasses.replace(HELIX, details=details))
+    assert card.prices == "$15.00 foil"  # no date known: none claimed
+    assert card.legality == "Legal: Modern · Restricted: Vintage · Banned: Legacy"
+
+
+def test_a_card_without_details_simply_omits_them() -> None:
+    reply = replies.from_lookup("helix", [HELIX])
+    assert reply.fields(reply.cards[0]) == [] and reply.details_of is None
+    assert "Prices" not in reply_html(reply) and reply_markup(reply) is None
+    assert reply_embed(reply).fields == []
+
+
+def test_long_rules_text_stays_within_embed_and_message_limits() -> None:
+    wordy = dataclasses.replace(BOLT, details=CardDetails(type_line="Legendary Planeswalker — Jace",
+                                                          oracle_text="Draw a card. " * 400))
+    reply = replies.from_choice(wordy, Show.DETAILS)
+    embed = reply_embed(reply)
+    assert all(len(f.value or "") <= 1024 for f in embed.fields) and len(embed) <= 6000
+    assert len(reply_html(reply)) <= 4096
+    assert reply.cards[0].rules is not None and reply.cards[0].rules.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("show", "fields"),
+    [(Show.CARD, ["Prices", "Legality"]), (Show.PRICES, ["Prices"]), (Show.LEGALITY, ["Legality"]), (Show.IMAGE, [])],
+)
+def test_lookup_modifiers_choose_what_is_shown(show: Show, fields: list[str]) -> None:
+    reply = replies.from_lookup(LookupQuery("bolt", show=show), [BOLT, BOLT_M10])
+    assert [title for title, _ in reply.fields(reply.cards[0])] == fields
+    assert [f.name for f in reply_embed(reply).fields] == fields
+    image = reply_embed(reply).image.url
+    assert image == (BOLT.image_uri if show is Show.IMAGE else None)
+    assert (reply.choices == ()) is (show is Show.IMAGE)  # the image alone, as Scryfall's bot does
+
+
+def test_set_lookup_that_finds_nothing_names_the_set() -> None:
+    reply = replies.from_lookup(LookupQuery("Lightning Bolt", "rav"), [])
+    assert reply.kind is ReplyKind.NOT_FOUND and "in set RAV" in reply.headline
 
 
 # Limits.
@@ -159,8 +220,21 @@ def test_user_cooldown_and_group_budget() -> None:
 
 def test_bracket_queries() -> None:
     text = "[[Lightning  Bolt]] and [[lightning bolt]], [[Counterspell]] [[a]] [[b]] [[]]"
-    assert bracket_queries(text, 3) == ["Lightning Bolt", "Counterspell", "a"]
-    assert bracket_queries("no brackets [here]", 3) == []
+    assert [q.name for q in bracket_lookups(text, 3)] == ["Lightning Bolt", "Counterspell", "a"]
+    assert bracket_lookups("no brackets [here]", 3) == []
+
+
+def test_bracket_modifiers_follow_scryfall() -> None:
+    text = "[[!Bolt]] [[$ Lightning Bolt]] [[#counterspell]] [[Lightning Bolt | M10]] [[Bolt|not a set!]] [[$]] [[!|lea]]"
+    assert bracket_lookups(text, 10) == [
+        LookupQuery("Bolt", None, Show.IMAGE),
+        LookupQuery("Lightning Bolt", None, Show.PRICES),
+        LookupQuery("counterspell", None, Show.LEGALITY),
+        LookupQuery("Lightning Bolt", "m10", Show.CARD),
+        LookupQuery("Bolt", None, Show.CARD),
+    ]
+    # The same name with another modifier is another question; the same question once.
+    assert len(bracket_lookups("[[Bolt]] [[$Bolt]] [[$bolt]] [[Bolt|M10]]", 10)) == 3
 
 
 def test_refusals_come_before_any_work() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
 import pytest
 
 from engine.catalog import Catalog, CatalogEntry, normalise_name, write_catalog
-from engine.types import CardMatch
+from engine.types import CardDetails, CardMatch
 
 NAMES = [
     ("a1", 0, "Jace, the Mind Sculptor", "wwk", "31"),
@@ -134,3 +135,42 @@ def test_concurrent_readers(catalog: Catalog) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+BOLT_DETAILS = CardDetails(
+    type_line="Instant", mana_cost="{R}", oracle_text="Lightning Bolt deals 3 damage to any target.",
+    prices={"usd": "1.20", "eur": "0.95", "tix": "0.02"}, prices_date="2024-05-01",
+    legalities={"modern": "legal", "standard": "not_legal", "vintage": "legal"},
+)
+
+
+def test_details_are_stored_and_read_back_and_absent_without_them(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    bolt = dataclasses.replace(entry("b1", 0, "Lightning Bolt", "m10", "146"), details=BOLT_DETAILS)
+    write_catalog(path, [bolt, entry("b2", 0, "Counterspell", "lea", "54")])
+    cat = Catalog(path)
+    try:
+        (found,) = cat.matches([0], [0.9])
+        assert found.details == BOLT_DETAILS
+        assert cat.by_card_id("b1").details == BOLT_DETAILS  # type: ignore[union-attr]
+        assert cat.by_card_id("b2").details is None  # type: ignore[union-attr]
+        assert "details" not in cat.by_card_id("b2").to_json()  # type: ignore[union-attr]
+    finally:
+        cat.close()
+
+
+def test_details_from_json_keep_only_well_formed_fields() -> None:
+    raw = {"type_line": "Instant", "oracle_text": "", "prices": {"usd": "1.20", "eur": None, "usd_etched": "9"},
+           "legalities": {"modern": "legal", "pauper": 3}, "prices_date": 20240501}
+    assert CardDetails.from_json(raw) == CardDetails(type_line="Instant", prices={"usd": "1.20"},
+                                                     legalities={"modern": "legal"})
+    assert CardDetails.from_json({"name": "x", "prices": {}}) is None
+    assert CardDetails.from_json([1]) is None
+
+
+def test_lookup_in_a_set_gives_that_printing(catalog: Catalog) -> None:
+    (m10,) = catalog.lookup("lightning bolt", set_code="M10")
+    assert (m10.name, m10.set, m10.collector_number) == ("Lightning Bolt", "m10", "146")
+    assert [m.set for m in catalog.lookup("lightnig bolt", set_code="lea")] == ["lea"]
+    assert catalog.lookup("lightning bolt", set_code="rav") == []  # no printing there
+    assert catalog.lookup("zzzzqqqq", set_code="lea") == []

@@ -6,11 +6,13 @@ import asyncio
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.discord_bot import CARD_USAGE, NO_IMAGE
+from bot.discord_views import POSTER_ONLY, THANKS
 from bot.runner import BotGroup, start_bots
 from bot.settings import BotSettings, BotTokens
 from engine import recognizer as recognizer_module
@@ -84,7 +86,7 @@ def reply_in(channel_id: int, to_message: dict) -> Callable[[Call], bool]:
 async def test_startup_syncs_commands_and_asks_for_message_content(standin: DiscordStandin, group: BotGroup) -> None:
     assert group.names == ["discord"]
     (sync,) = standin.log.named(f"PUT /applications/{APP_ID}/commands")
-    assert {(c["name"], c["type"]) for c in sync.params["json"]} == {("card", 1), ("Identify card", 3)}
+    assert {(c["name"], c["type"]) for c in sync.params["json"]} == {("card", 1), ("forget", 1), ("Identify card", 3)}
     message_content = 1 << 15
     assert standin.intents is not None and standin.intents & message_content  # passive mode is on here
 
@@ -101,8 +103,37 @@ async def test_slash_card_with_attachment(standin: DiscordStandin, engine: FakeE
     assert embed["url"] == "https://scryfall.com/card/lea/161/lightning-bolt"
     assert "confidence 93%" in embed["description"] and "(LEA) #161" in embed["description"]
     assert embed["thumbnail"]["url"] == BOLT.image_uri
-    buttons = followup.params["json"]["components"][0]["components"]
-    assert [b["custom_id"] for b in buttons] == [f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}"]
+    assert [(f["name"], f["value"]) for f in embed["fields"]] == [
+        ("Prices", "$420.00 · €380.50 · 1.02 TIX (prices of 2024-05-01)"),
+        ("Legality", "Legal: Modern, Legacy, Vintage, Commander, Pauper · Not legal: Standard, Pioneer"),
+    ]
+    buttons = [b for row in followup.params["json"]["components"] for b in row["components"]]
+    assert [b["custom_id"] for b in buttons] == [
+        f"cardsight:details:{BOLT.card_id}", f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}",
+    ]
+    assert buttons[0]["label"] == "Details"
+
+
+async def test_details_button_shows_rules_text_to_the_asker_only(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(310, f"cardsight:details:{BOLT.card_id}", label="Details")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (answer_,) = await standin.log.wait_for(callback_of(click))
+    assert answer_.params["json"]["type"] == 4 and answer_.params["json"]["data"]["flags"] & EPHEMERAL
+    (embed,) = answer_.params["json"]["data"]["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Rules"] == "{R} — Instant\nLightning Bolt deals 3 damage to any target."
+    assert "Prices" in fields and "Legality" in fields
+
+
+async def test_switching_to_an_alternative_moves_the_details_button(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(311, f"cardsight:card:{BOLT_M10.card_id}")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (update,) = await standin.log.wait_for(callback_of(click))
+    data = update.params["json"]["data"]
+    assert "(M10) #146" in data["embeds"][0]["description"]
+    assert data["embeds"][0]["fields"][0]["value"].startswith("$2.10 · $15.00 foil")
+    buttons = [b["custom_id"] for row in data["components"] for b in row["components"]]
+    assert buttons == [f"cardsight:details:{BOLT_M10.card_id}", f"cardsight:card:{BOLT_M10.card_id}"]
 
 
 async def test_alternative_button_switches_the_answer(standin: DiscordStandin, group: BotGroup) -> None:
@@ -167,6 +198,48 @@ async def test_bracket_lookup_in_passive_channel(standin: DiscordStandin, group:
     (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, message))
     assert [e["title"] for e in reply.params["json"]["embeds"]] == ["Llanowar Elves", "Lightning Helix"]
 
+
+async def test_bracket_modifiers_and_several_per_message(standin: DiscordStandin, group: BotGroup) -> None:
+    message = standin.message(405, PASSIVE_CHANNEL_ID,
+                              content="[[$lightnin bolt]] vs [[#Counterspell]] and [[Lightning Bolt|M10]]")
+    await standin.dispatch("MESSAGE_CREATE", message)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, message))
+    prices, legality, printing = reply.params["json"]["embeds"]
+    assert prices["title"] == "Lightning Bolt" and [f["name"] for f in prices["fields"]] == ["Prices"]
+    assert prices["fields"][0]["value"].startswith("$420.00")
+    assert legality["title"] == "Counterspell" and [f["name"] for f in legality["fields"]] == ["Legality"]
+    assert legality["fields"][0]["value"] == "Legal: Legacy, Vintage, Pauper · Not legal: Standard, Modern"
+    assert "(M10) #146" in printing["description"]
+
+
+async def test_bracket_image_only_and_unknown_printing(standin: DiscordStandin, group: BotGroup) -> None:
+    image = standin.message(406, PASSIVE_CHANNEL_ID, content="[[!Lightning Bolt]]")
+    await standin.dispatch("MESSAGE_CREATE", image)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, image))
+    (embed,) = reply.params["json"]["embeds"]
+    assert embed["image"]["url"] == BOLT.image_uri and "fields" not in embed and "thumbnail" not in embed
+    assert not reply.params["json"].get("components")
+    missing = standin.message(407, PASSIVE_CHANNEL_ID, content="[[Lightning Bolt|RAV]]")
+    await standin.dispatch("MESSAGE_CREATE", missing)
+    (reply,) = await standin.log.wait_for(reply_in(PASSIVE_CHANNEL_ID, missing))
+    assert "in set RAV" in reply.params["json"]["embeds"][0]["description"]
+
+
+async def test_slash_card_name_takes_the_same_modifiers(standin: DiscordStandin, group: BotGroup) -> None:
+    interaction = standin.slash_card(312, name="$Lightning Bolt|m10")
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (reply,) = await standin.log.wait_for(callback_of(interaction))
+    (embed,) = reply.params["json"]["data"]["embeds"]
+    assert "(M10) #146" in embed["description"] and [f["name"] for f in embed["fields"]] == ["Prices"]
+
+
+async def test_no_feedback_buttons_without_consent(standin: DiscordStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Lightning Bolt", seed=22), answer(BOLT, 0.9, BOLT_M10))
+    asked = standin.slash_card(332, standin.attachment(photo))
+    await standin.dispatch("INTERACTION_CREATE", asked)
+    (followup,) = await standin.log.wait_for(followup_of(asked))
+    ids = [b["custom_id"] for row in followup.params["json"]["components"] for b in row["components"]]
+    assert not [i for i in ids if i.startswith("cardsight:fb:")] and "Right" not in str(followup.params["json"])
 
 async def test_bad_input_gets_a_friendly_reply(standin: DiscordStandin, group: BotGroup) -> None:
     text_file = standin.slash_card(307, standin.attachment(b"hello", "notes.txt", "text/plain"))
@@ -288,3 +361,49 @@ async def test_real_recognizer_twenty_photos_at_once_off_the_loop(
     assert named_right >= 15, [e.get("title") or e.get("description") for e in embeds]
     assert len(decoded_on) == 20 and threading.get_ident() not in decoded_on
 
+
+async def test_feedback_records_the_posters_pick_where_the_admin_turned_it_on(tmp_path: Path) -> None:
+    from bot.feedback import FeedbackStore
+    from bot.settings import FeedbackSettings
+    from tests.discord_standin import GUILD_ID
+
+    engine = FakeEngine()
+    store = FeedbackStore(FeedbackSettings(discord_guild_ids=(GUILD_ID,), folder=str(tmp_path / "fb")))
+    standin = DiscordStandin()
+    await standin.start()
+    settings = BotSettings(discord_api_base=standin.api_base, cooldown_seconds=0, guild_requests_per_minute=0)
+    group = await start_bots(engine, settings, tokens=BotTokens(discord=TOKEN), platforms=("discord",), feedback=store)
+    try:
+        photo = engine.teach(card_photo("Lightning Bolt", seed=21), answer(BOLT, 0.9, BOLT_M10))
+        asked = standin.slash_card(330, standin.attachment(photo))
+        await standin.dispatch("INTERACTION_CREATE", asked)
+        (followup,) = await standin.log.wait_for(followup_of(asked))
+        buttons = {b["label"]: b["custom_id"] for row in followup.params["json"]["components"] for b in row["components"]}
+        token = buttons["Right"].split(":")[2]
+        assert buttons["Right"] == f"cardsight:fb:{token}:{BOLT.card_id}"
+        assert buttons["Lightning Bolt (M10 #146)"] == f"cardsight:fb:{token}:{BOLT_M10.card_id}"
+
+        stranger = standin.button_click(331, buttons["Right"], label="Right")
+        await standin.dispatch("INTERACTION_CREATE", stranger)
+        (note,) = await standin.log.wait_for(followup_of(stranger))
+        assert note.params["json"]["content"] == POSTER_ONLY and note.params["json"]["flags"] & EPHEMERAL
+        assert store.records() == []
+
+        poster = standin.button_click(330, buttons["Lightning Bolt (M10 #146)"])
+        await standin.dispatch("INTERACTION_CREATE", poster)
+        (update,) = await standin.log.wait_for(callback_of(poster))
+        assert "(M10) #146" in update.params["json"]["data"]["embeds"][0]["description"]
+        (note,) = await standin.log.wait_for(followup_of(poster))
+        assert note.params["json"]["content"] == THANKS
+        (record,) = store.records()
+        assert record["cards"][0]["id"] == BOLT_M10.card_id
+        assert (tmp_path / "fb" / record["photo"]).stat().st_size > 1000  # the crop
+
+        forget = standin.interaction(330, 2, {"id": str(APP_ID + 3), "name": "forget", "type": 1})
+        await standin.dispatch("INTERACTION_CREATE", forget)
+        (done,) = await standin.log.wait_for(callback_of(forget))
+        assert done.params["json"]["data"]["content"].startswith("Deleted 1 ")
+        assert store.records() == [] and not list((tmp_path / "fb" / "photos").iterdir())
+    finally:
+        await group.stop(grace_seconds=5)
+        await standin.stop()

@@ -39,6 +39,7 @@ async def test_identify_raw_body_returns_every_card_with_links_and_quads() -> No
     assert card["confidence"] == pytest.approx(0.93)
     assert card["quad"] == [[80.0, 60.0], [240.0, 60.0], [240.0, 180.0], [80.0, 180.0]]
     assert [a["name"] for a in card["alternatives"]] == ["Llanowar Elves", "Counterspell"]
+    assert card["details"]["prices"]["usd"] == "420.00" and card["details"]["legalities"]["vintage"] == "legal"
     assert body["image_size"] == [320, 240]
     assert body["engine"] == {"generation": 1, "model_version": "fake-1", "index_version": "fake-1-index"}
 
@@ -154,7 +155,15 @@ async def test_card_search_and_lookup() -> None:
         assert len(limited["results"]) == 1
         card = await client.get("/cards/id-2")
         assert card.status == 200
+        assert "details" not in (await card.json())  # a card without details simply omits them
         assert (await card.json())["name"] == "Counterspell"
+        bolt = await (await client.get("/cards/id-0")).json()
+        assert bolt["details"]["prices"] == {"usd": "420.00", "eur": "380.50"}
+        assert bolt["details"]["prices_date"] == "2024-05-01"
+        assert bolt["details"]["legalities"]["modern"] == "legal"
+        assert bolt["details"]["type_line"] == "Instant" and "3 damage" in bolt["details"]["oracle_text"]
+        in_set = await (await client.get("/cards/search", params={"q": "lightning", "set": "RAV"})).json()
+        assert in_set["set"] == "rav" and [m["name"] for m in in_set["results"]] == ["Lightning Helix"]
         missing = await client.get("/cards/no-such-id")
         assert missing.status == 404
         assert (await missing.json())["error"]["code"] == "not_found"
@@ -163,8 +172,8 @@ async def test_card_search_and_lookup() -> None:
 @pytest.mark.parametrize(
     "params",
     [{}, {"q": "   "}, {"q": "x" * 201}, {"q": "bolt", "limit": "0"},
-     {"q": "bolt", "limit": "many"}, {"q": "bolt", "limit": "51"}],
-    ids=["no-q", "blank-q", "long-q", "limit-0", "limit-text", "limit-over-max"],
+     {"q": "bolt", "limit": "many"}, {"q": "bolt", "limit": "51"}, {"q": "bolt", "set": "m10; drop"}],
+    ids=["no-q", "blank-q", "long-q", "limit-0", "limit-text", "limit-over-max", "bad-set"],
 )
 async def test_card_search_rejects_bad_queries(params: dict[str, str]) -> None:
     async with serving(await app_for()) as client:

@@ -84,6 +84,12 @@ async def test_upload_shows_outline_crop_and_answers(tmp_path: Path) -> None:
             assert "Lightning Bolt" in title
             assert await page.get_attribute("#results li.card h2 a", "href") == "https://scryfall.com/card/lea/10/x"
             assert "93% confident" in await page.inner_text("#results li.card")
+            assert await page.inner_text(".prices") == "$420.00 · €380.50 (prices of 2024-05-01)"
+            assert await page.inner_text(".legality") == "Legal: Modern, Vintage · Not legal: Standard"
+            assert not await page.is_visible(".rules .oracle")  # behind "Details" until opened
+            await page.click(".rules summary")
+            assert await page.inner_text(".rules .oracle") == "Lightning Bolt deals 3 damage to any target."
+            assert await page.inner_text(".rules .type-line") == "{R} — Instant"
             alternatives = await page.locator(".alternatives li").all_inner_texts()
             assert [a.split(" (")[0] for a in alternatives] == ["Llanowar Elves", "Counterspell"]
             assert await page.get_attribute("#overlay", "viewBox") == "0 0 640 480"

@@ -37,6 +37,10 @@ async def test_remote_answers_equal_local_answers() -> None:
             photo = png_bytes(200, 280)
             assert await remote.identify_async(photo) == await engine.identify_async(photo)
             assert await remote.lookup_async("lightning", 1) == await engine.lookup_async("lightning", 1)
+            (bolt,) = await remote.lookup_async("lightning", 1)
+            assert bolt.details is not None and bolt.details.prices["usd"] == "420.00"  # details travel too
+            in_rav = await remote.lookup_async("lightning", 5, set_code="rav")
+            assert [m.name for m in in_rav] == ["Lightning Helix"]
             assert await remote.card_async("id-1") == await engine.card_async("id-1")
             assert await remote.card_async("id/../../etc") is None
             health = await remote.health()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from training.sync.gallery import image_relpath, resolve_inside
-from training.sync.records import RecordError, exclusion_reason, parse_card
+from training.sync.records import RecordError, Rules, exclusion_reason, parse_card
 from training.sync.settings import SyncSettings
 
 CARD_ID = "0000579f-7b35-4ed3-b44c-db2a538066fe"
@@ -83,6 +83,28 @@ def test_split_card_with_top_level_image_is_one_entry() -> None:
     assert [(f.face, f.name) for f in card.faces] == [(0, "Fire // Ice")]
 
 
+def test_rules_text_is_kept_per_printed_face() -> None:
+    single = parse_card(single_faced(type_line="Creature — Sliver", mana_cost="{1}{R}",
+                                     oracle_text="All Sliver creatures have double strike."), "normal")
+    assert single.faces[0].rules == Rules("Creature — Sliver", "{1}{R}", "All Sliver creatures have double strike.")
+    record = transform()
+    faces = record["card_faces"]
+    assert isinstance(faces, list)
+    faces[0].update(type_line="Creature — Human Wizard", mana_cost="{U}", oracle_text="Look at the top card.")
+    faces[1].update(type_line="Creature — Human Insect", mana_cost="", oracle_text="Flying")
+    dfc = parse_card(record, "normal")
+    assert [f.rules.type_line for f in dfc.faces] == ["Creature — Human Wizard", "Creature — Human Insect"]
+    assert dfc.faces[1].rules.oracle_text == "Flying"
+
+
+def test_one_image_card_of_several_faces_joins_their_rules() -> None:
+    record = single_faced(name="Fire // Ice", layout="split", type_line="Instant // Instant",
+                          card_faces=[{"name": "Fire", "mana_cost": "{1}{R}", "oracle_text": "Fire deals 2 damage."},
+                                      {"name": "Ice", "mana_cost": "{1}{U}", "oracle_text": "Tap target permanent."}])
+    rules = parse_card(record, "normal").faces[0].rules
+    assert rules == Rules("Instant // Instant", "{1}{R} // {1}{U}", "Fire deals 2 damage.\n//\nTap target permanent.")
+
+
 def test_reversible_card_takes_oracle_ids_from_its_faces() -> None:
     record = transform()
     record["layout"] = "reversible_card"
@@ -108,6 +130,7 @@ def test_reversible_card_takes_oracle_ids_from_its_faces() -> None:
         ({"image_uris": "https://x"}, "not an object"),
         ({"oracle_id": "nope"}, "oracle_id"),
         ({"prices": [1, 2]}, "'prices'"),
+        ({"oracle_text": 3}, "'oracle_text'"),
         ({"object": "ruling"}, "not a card"),
     ],
 )

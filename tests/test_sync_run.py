@@ -67,6 +67,13 @@ async def test_full_sync_writes_the_gallery_contract(tmp_path: Path, bulk_format
     with sqlite3.connect(gallery / "catalog.sqlite") as db:
         prices, legalities = db.execute("SELECT prices, legalities FROM cards WHERE id = ?", (cards[0].id,)).fetchone()
     assert json.loads(prices)["usd"] == "0.10" and json.loads(legalities)["vintage"] == "legal"
+    plain = next(e for e in entries if e["id"] == cards[0].id)
+    assert plain["prices"]["usd"] == "0.10" and plain["legalities"]["vintage"] == "legal"
+    assert plain["type_line"] == "Instant" and plain["oracle_text"] == f"{cards[0].name} deals 3 damage to any target."
+    assert re.fullmatch(r"2024-05-\d\d", str(plain["prices_date"]))
+    assert [e["type_line"] for e in dfc] == ["Creature — Face 0", "Creature — Face 1"]
+    details = items[0].entry.details  # what `cardsight index` puts in the catalog
+    assert details is not None and details.prices == {"usd": "0.10"} and details.prices_date == plain["prices_date"]
 
     assert all(r.user_agent and r.user_agent.startswith("cardsight/") and r.accept for r in requests)
     assert len([r for r in requests if r.path.startswith("/bulk/")]) == 1
@@ -226,3 +233,24 @@ async def test_a_second_sync_on_the_same_gallery_is_refused(tmp_path: Path) -> N
             with pytest.raises(GalleryBusy, match="another `cardsight sync`"):
                 await sync(stub, gallery)
         assert stub.requests == []
+
+
+def test_schema_1_catalog_gains_rules_columns_and_reads_the_card_list_again(tmp_path: Path) -> None:
+    from training.sync.store import SCHEMA, CatalogStore
+
+    path = tmp_path / "catalog.sqlite"
+    v1 = re.sub(r"\n    (type_line|mana_cost|oracle_text) TEXT NOT NULL DEFAULT '',", "", SCHEMA)
+    assert "oracle_text" not in v1
+    with sqlite3.connect(path) as db:
+        db.executescript(v1)
+        db.execute("INSERT INTO state VALUES ('bulk_updated_at', '2024-05-01T09:00:00+00:00')")
+        db.execute("PRAGMA user_version=1")
+    store = CatalogStore(path)
+    try:
+        assert store.get_state("bulk_updated_at") is None  # the next sync re-reads the bulk file
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(faces)")}
+        assert {"type_line", "mana_cost", "oracle_text"} <= columns
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2

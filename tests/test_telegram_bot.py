@@ -6,6 +6,7 @@ import html
 import re
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -84,9 +85,43 @@ async def test_photo_gets_name_link_and_confidence(standin: TelegramStandin, eng
     assert 'href="https://scryfall.com/card/lea/161/lightning-bolt"' in text
     assert "confidence 93%" in text
     assert "(LEA) #161" in text
+    assert "<b>Prices</b>: $420.00 · €380.50 · 1.02 TIX (prices of 2024-05-01)" in text
+    assert "<b>Legality</b>: Legal: Modern, Legacy, Vintage, Commander, Pauper · Not legal: Standard, Pioneer" in text
+    assert "deals 3 damage" not in text  # the rules text is behind "Details"
     buttons = [row[0] for row in call.params["reply_markup"]["inline_keyboard"]]
-    assert [b["callback_data"] for b in buttons] == [f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}"]
+    assert [b["callback_data"] for b in buttons] == [
+        f"det:{BOLT.card_id}", f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}",
+    ]
     assert call.params["link_preview_options"]["url"] == BOLT.image_uri
+
+
+def keyboard(*data: str) -> dict:
+    return {"inline_keyboard": [[{"text": d, "callback_data": d}] for d in data]}
+
+
+async def test_details_button_unfolds_rules_text_and_less_folds_it(standin: TelegramStandin, group: BotGroup) -> None:
+    sent = standin.message(1010, BOT_USER["id"], text="Lightning Bolt",
+                           reply_markup=keyboard(f"det:{BOLT.card_id}", f"card:{HELIX.card_id}"))
+    standin.push({"callback_query": {
+        "id": "cq-det", "chat_instance": "ci", "data": f"det:{BOLT.card_id}",
+        "from": {"id": 510, "is_bot": False, "first_name": "T"}, "message": sent,
+    }})
+    (edit,) = await standin.log.wait_for(lambda c: c.name == "editMessageText" and c.params.get("chat_id") == 1010)
+    assert "<b>Rules</b>\n{R} — Instant\nLightning Bolt deals 3 damage to any target." in edit.params["text"]
+    assert "<b>Prices</b>" in edit.params["text"]
+    rows = [row[0]["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"]]
+    assert rows == [f"less:{BOLT.card_id}", f"card:{HELIX.card_id}"]  # the alternatives stay
+
+
+async def test_bracket_modifiers_each_get_their_answer(standin: TelegramStandin, group: BotGroup) -> None:
+    standin.push({"message": standin.message(1011, 511, text="[[!Lightning Bolt]] [[#counterspell]] [[$bolt|m10]]")})
+    image, legality, prices = await standin.log.wait_for(reply_to(1011), count=3)
+    assert image.params["link_preview_options"]["prefer_large_media"] is True
+    assert "<b>" not in image.params["text"].split("\n", 1)[1] and "reply_markup" not in image.params
+    assert "<b>Legality</b>: Legal: Legacy, Vintage, Pauper" in legality.params["text"]
+    assert "Prices" not in legality.params["text"]
+    assert "<b>Prices</b>: $2.10 · $15.00 foil (prices of 2024-05-01)" in prices.params["text"]
+    assert "(M10) #146" in prices.params["text"] and "Legality" not in prices.params["text"]
 
 
 async def test_alternative_button_switches_the_answer(standin: TelegramStandin, group: BotGroup) -> None:
@@ -288,3 +323,48 @@ async def test_long_decklist_goes_as_a_text_file(standin: TelegramStandin, engin
     assert call.params["caption"].startswith("I see 64 cards:")
     assert len(call.params["caption"]) <= 1024
     assert not [c for c in standin.log.calls if reply_to(1042)(c)]  # no over-long message attempted
+
+
+async def test_feedback_in_a_consenting_group_only(tmp_path: Path) -> None:
+    from bot.feedback import FeedbackStore
+    from bot.settings import FeedbackSettings
+    from bot.telegram_bot import POSTER_ONLY, THANKS
+
+    group_chat, other_group = -1001020, -1001021
+    store = FeedbackStore(FeedbackSettings(telegram_chat_ids=(group_chat,), folder=str(tmp_path / "fb")))
+    engine = FakeEngine()
+    photo = engine.teach(card_photo("Lightning Bolt", seed=31), answer(BOLT, 0.9, HELIX))
+    standin = TelegramStandin()  # its own: the module's bot must not take these updates
+    await standin.start()
+    running = await start_bots(engine, settings_for(standin, guild_requests_per_minute=0),
+                               tokens=BotTokens(telegram=TOKEN), platforms=("telegram",), feedback=store)
+    try:
+        standin.push({"message": standin.message(other_group, 520, "supergroup", photo=standin.photo(photo))})
+        standin.push({"message": standin.message(group_chat, 520, "supergroup", photo=standin.photo(photo))})
+        (plain,) = await standin.log.wait_for(reply_to(other_group))
+        assert not [r for r in plain.params["reply_markup"]["inline_keyboard"] if r[0]["callback_data"].startswith("fb:")]
+        (asked,) = await standin.log.wait_for(reply_to(group_chat))
+        rows = {r[0]["text"]: r[0]["callback_data"] for r in asked.params["reply_markup"]["inline_keyboard"]}
+        token = rows["Right"].split(":")[1]
+        assert rows["Right"] == f"fb:{token}:{BOLT.card_id}" and rows["Lightning Helix (RAV #213)"] == f"fb:{token}:{HELIX.card_id}"
+        assert all(len(d.encode()) <= 64 for d in rows.values())
+
+        sent = standin.message(group_chat, BOT_USER["id"], "supergroup", text="Lightning Bolt",
+                               reply_markup=asked.params["reply_markup"])
+        for query_id, user_id in (("cq-fb-1", 521), ("cq-fb-2", 520)):  # a stranger, then the poster
+            standin.push({"callback_query": {
+                "id": query_id, "chat_instance": "ci", "data": rows["Right"],
+                "from": {"id": user_id, "is_bot": False, "first_name": "T"}, "message": sent,
+            }})
+            (answered,) = await standin.log.wait_for(
+                lambda c, q=query_id: c.name == "answerCallbackQuery" and c.params["callback_query_id"] == q)
+            assert answered.params["text"] == (POSTER_ONLY if user_id == 521 else THANKS)
+        (record,) = store.records()
+        assert record["cards"][0]["id"] == BOLT.card_id and record["platform"] == "telegram"
+
+        standin.push({"message": standin.message(group_chat, 520, "supergroup", **standin.command("/forget"))})
+        (done,) = await standin.log.wait_for(lambda c: reply_to(group_chat)(c) and "Deleted" in c.params["text"])
+        assert done.params["text"].startswith("Deleted 1 ") and store.records() == []
+    finally:
+        await running.stop(grace_seconds=5)
+        await standin.stop()

@@ -2,7 +2,9 @@
 
 This is the format of `cardsight sync` output, of `cardsight synth cards` and of the team's
 shared scan set, so `index` and `train` take any of them unchanged. Records without a Scryfall
-id (hand-made galleries) are keyed by set and collector number.
+id (hand-made galleries) are keyed by set and collector number. Prices, legalities, type line
+and rules text go into the catalog when a record has them (sync output) and are left out when
+it has not.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import cv2
 import numpy as np
 
 from engine.catalog import CatalogEntry
+from engine.types import CardDetails
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ def _item(r: dict, folder: Path) -> GalleryItem:
         card_name=r.get("card_name") or name, set_name=r.get("set_name"),
         rarity=r.get("rarity"), lang=r.get("lang"), layout=r.get("layout"),
         image_uri=image_uri, released_at=r.get("released_at"), variant=r.get("variant"),
+        details=CardDetails.from_json(r),
     )
     return GalleryItem(entry=entry, image_path=folder / image)
 

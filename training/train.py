@@ -116,10 +116,12 @@ def load_trained(run_dir: Path) -> CardEmbedder:
 
 def train(
     images: Sequence[Path], run_dir: Path, cfg: RunConfig, *, restart: bool = False,
-    progress: bool = True,
+    progress: bool = True, real: dict[int, list[Path]] | None = None, init: Path | None = None,
 ) -> Path:
     """Train on the gallery images (and the config's generated cards); returns the path of
-    the final weights."""
+    the final weights. `real` pairs gallery indices with real photos of them (extra
+    positives, training/real_photos.py); `init` starts from a finished run's weights (a
+    short fine-tune of the shipped network on feedback) instead of the pretrained backbone."""
     run_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
     images = [*images, *generated_references(run_dir, tc.generated_cards, tc.seed)]
@@ -129,6 +131,8 @@ def train(
     torch.set_num_threads(_usable_cores())
     torch.manual_seed(tc.seed)
     model = CardEmbedder(cfg.model)
+    if init is not None:
+        model.load_state_dict(load_file(str(init)))
     freeze_leading_blocks(model, tc.frozen_blocks)
     model.to(device, memory_format=torch.channels_last)
     head = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
@@ -139,7 +143,7 @@ def train(
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(tc.steps))
     loss_fn = make_loss(tc)
-    fingerprint = _fingerprint(cfg, images)
+    fingerprint = _fingerprint(cfg, [*images, *(p for v in (real or {}).values() for p in v)])
     checkpoint = run_dir / CHECKPOINT
     start = 0
     if checkpoint.exists() and not restart:
@@ -161,7 +165,7 @@ def train(
 
     dataset = PairDataset(
         images, (cfg.model.input_width, cfg.model.input_height), batch=tc.batch_pairs,
-        seed=tc.seed, hardness=tc.hardness, steps=tc.steps,
+        seed=tc.seed, hardness=tc.hardness, steps=tc.steps, real=real,
     )
     loader = DataLoader(
         dataset, batch_size=None, sampler=range(start, tc.steps), num_workers=tc.workers,

@@ -39,12 +39,15 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from bot.runner import PLATFORMS, start_bots
-    from bot.settings import load_bot_settings, load_tokens
+    from bot.feedback import FeedbackStore
+    from bot.settings import load_bot_settings, load_feedback_settings, load_tokens
     from cardsight.config import ConfigError, read_secret
     from engine.errors import RecognizerError
     from service.holder import close_engine
 
     settings = load_bot_settings()
+    feedback_settings = load_feedback_settings()
+    feedback = FeedbackStore(feedback_settings) if feedback_settings.anywhere else None
     tokens = load_tokens()
     platforms = PLATFORMS if args.platform == "all" else (args.platform,)
     if not any(getattr(tokens, p) for p in platforms):
@@ -72,7 +75,7 @@ async def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        group = await start_bots(engine, settings, tokens=tokens, platforms=platforms)
+        group = await start_bots(engine, settings, tokens=tokens, platforms=platforms, feedback=feedback)
         log.info("running: %s (Ctrl-C to stop)", ", ".join(group.names))
         await stop.wait()
         log.info("stopping: finishing %d request(s) in flight", group.answerer.in_flight)

@@ -19,6 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="run config TOML (see training/default.toml)")
     p.add_argument("--steps", type=int, help="override [train].steps")
     p.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
+    p.add_argument("--photos", type=Path, metavar="DIR",
+                   help="labelled real photos (truth.jsonl, as `eval --photos` reads, e.g. the bots' "
+                   "[feedback] folder): their crops become extra positive pairs")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS",
+                   help="start from these weights (a run's model.safetensors) instead of the "
+                   "pretrained backbone: a short fine-tune")
     p.add_argument("--index", type=Path, metavar="ARTIFACTS",
                    help="after training, build an artifact set here from the same gallery")
     p.add_argument("--export", type=Path, metavar="FILE.onnx",
@@ -41,7 +47,13 @@ def run(args: argparse.Namespace) -> int:
     except GalleryError as exc:
         print(f"cardsight train: {exc}", file=sys.stderr)
         return 2
-    weights = train([i.image_path for i in items], args.out, cfg, restart=args.restart)
+    real = None
+    if args.photos:
+        from training.real_photos import real_photo_pairs
+
+        real = real_photo_pairs(args.photos, items)
+        print(f"real photos: {sum(len(v) for v in real.values())} of {len(real)} gallery cards")
+    weights = train([i.image_path for i in items], args.out, cfg, restart=args.restart, real=real, init=args.init)
     print(f"weights: {weights}")
     if args.export:
         from training.export import export_run

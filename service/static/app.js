@@ -92,6 +92,43 @@ function cropCanvas(img, quad, imageSize) {
   return canvas;
 }
 
+// The same wording as the bots' replies (bot/card_text.py); absent details show nothing.
+const PRICE_FORMS = [["usd", (v) => `$${v}`], ["usd_foil", (v) => `$${v} foil`], ["eur", (v) => `€${v}`], ["tix", (v) => `${v} TIX`]];
+const MAIN_FORMATS = ["standard", "pioneer", "modern", "legacy", "vintage", "commander", "pauper"];
+const LEGALITY_WORDS = [["legal", "Legal"], ["restricted", "Restricted"], ["banned", "Banned"], ["not_legal", "Not legal"]];
+
+function pricesText(details) {
+  const parts = PRICE_FORMS.filter(([k]) => details.prices && details.prices[k]).map(([k, f]) => f(details.prices[k]));
+  if (!parts.length) return null;
+  return parts.join(" · ") + (details.prices_date ? ` (prices of ${details.prices_date})` : "");
+}
+
+function legalityText(details) {
+  const groups = {};
+  for (const fmt of MAIN_FORMATS) {
+    const status = (details.legalities || {})[fmt];
+    if (status) (groups[status] ||= []).push(fmt[0].toUpperCase() + fmt.slice(1));
+  }
+  const parts = LEGALITY_WORDS.filter(([s]) => groups[s]).map(([s, w]) => `${w}: ${groups[s].join(", ")}`);
+  return parts.length ? parts.join(" · ") : null;
+}
+
+function renderDetails(details, unsure) {
+  // Not under a "not sure" guess: the price of a card that may not be this one would mislead.
+  if (!details || unsure) return [];
+  const out = [];
+  const prices = pricesText(details), legality = legalityText(details);
+  if (prices) out.push(el("p", { class: "prices" }, prices));
+  if (legality) out.push(el("p", { class: "legality" }, legality));
+  const head = [details.mana_cost, details.type_line].filter(Boolean).join(" — ");
+  if (head || details.oracle_text) {
+    const more = el("details", { class: "rules" });
+    more.append(el("summary", {}, "Details"), el("p", { class: "type-line" }, head), el("p", { class: "oracle" }, details.oracle_text || ""));
+    out.push(more);
+  }
+  return out;
+}
+
 function renderCard(card, i, img, imageSize) {
   const item = el("li", { class: card.unsure ? "card unsure" : "card" });
   item.append(cropCanvas(img, card.quad, imageSize));
@@ -109,7 +146,7 @@ function renderCard(card, i, img, imageSize) {
   const conf = el("p");
   conf.append(el("span", { class: "confidence" }, `${Math.round(card.confidence * 100)}% confident`));
   if (card.unsure) conf.append(document.createTextNode(" - not sure, maybe one of these:"));
-  text.append(title, meta, conf);
+  text.append(title, meta, conf, ...renderDetails(card.details, card.unsure));
   if (card.alternatives.length) {
     const alts = el("ul", { class: "alternatives" });
     for (const alt of card.alternatives) {

@@ -27,12 +27,22 @@ class RecordError(ValueError):
 
 
 @dataclass(frozen=True)
+class Rules:
+    """What a reply's "Details" shows of one printed face: type line, mana cost, rules text."""
+
+    type_line: str = ""
+    mana_cost: str = ""
+    oracle_text: str = ""
+
+
+@dataclass(frozen=True)
 class FaceImage:
     face: int
     name: str
     oracle_id: str | None
     illustration_id: str | None
     image_uri: str
+    rules: Rules = Rules()
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,25 @@ def _image_uri(image_uris: object, size: str, where: str) -> str:
     return uri
 
 
+def _rules(raw: dict[str, Any]) -> Rules:
+    """The object's own text; a one-image card with several faces (split, adventure, flip)
+    keeps its text on the faces, joined here the way Scryfall prints them, with "//"."""
+    fields = {k: _text(raw, k, required=False) for k in ("type_line", "mana_cost", "oracle_text")}
+    faces = raw.get("card_faces")
+    if not fields["oracle_text"] and isinstance(faces, list):
+        parts = [_rules(f) for f in faces if isinstance(f, dict)]
+        fields["oracle_text"] = "\n//\n".join(p.oracle_text for p in parts if p.oracle_text)
+        fields["mana_cost"] = fields["mana_cost"] or " // ".join(p.mana_cost for p in parts if p.mana_cost)
+    return Rules(**fields)
+
+
 def _faces(raw: dict[str, Any], size: str) -> tuple[FaceImage, ...]:
     name = _text(raw, "name")
     oracle_id = _optional_uuid(raw, "oracle_id")
     illustration_id = _optional_uuid(raw, "illustration_id")
     if raw.get("image_uris") is not None:
-        return (FaceImage(0, name, oracle_id, illustration_id, _image_uri(raw["image_uris"], size, "image_uris")),)
+        uri = _image_uri(raw["image_uris"], size, "image_uris")
+        return (FaceImage(0, name, oracle_id, illustration_id, uri, _rules(raw)),)
     card_faces = raw.get("card_faces")
     if card_faces is None:
         return ()
@@ -119,6 +142,7 @@ def _faces(raw: dict[str, Any], size: str) -> tuple[FaceImage, ...]:
                 oracle_id=_optional_uuid(face, "oracle_id") or oracle_id,
                 illustration_id=_optional_uuid(face, "illustration_id"),
                 image_uri=_image_uri(face["image_uris"], size, f"card_faces[{index}].image_uris"),
+                rules=_rules(face),
             )
         )
     return tuple(faces)

@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 from training.sync.records import Card
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added the faces' rules text (type line, mana cost, oracle text) for replies' "Details"."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cards (
     id TEXT PRIMARY KEY,
@@ -55,6 +56,9 @@ CREATE TABLE IF NOT EXISTS faces (
     image_uri TEXT NOT NULL,
     image_path TEXT,
     stored_uri TEXT,
+    type_line TEXT NOT NULL DEFAULT '',
+    mana_cost TEXT NOT NULL DEFAULT '',
+    oracle_text TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (card_id, face)
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,10 +80,19 @@ class CatalogStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version > SCHEMA_VERSION:
             raise RuntimeError(f"{path}: catalog schema {version} is newer than this cardsight ({SCHEMA_VERSION})")
         self._db.executescript(SCHEMA)
+        if version == 1:
+            self._add_rules_columns()
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _add_rules_columns(self) -> None:
+        """Schema 1 → 2; forgetting the bulk file's date makes the next sync read the card list
+        again (instead of skipping an unchanged one), which fills the new columns in."""
+        for column in ("type_line", "mana_cost", "oracle_text"):
+            self._db.execute(f"ALTER TABLE faces ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        self._db.execute("DELETE FROM state WHERE key = 'bulk_updated_at'")
 
     def close(self) -> None:
         self._db.close()
@@ -142,12 +155,16 @@ class CatalogStore:
         )
         for face in card.faces:
             self._db.execute(
-                """INSERT INTO faces (card_id, face, name, oracle_id, illustration_id, image_uri)
-                   VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO faces (card_id, face, name, oracle_id, illustration_id, image_uri,
+                                      type_line, mana_cost, oracle_text)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(card_id, face) DO UPDATE SET
                        name = excluded.name, oracle_id = excluded.oracle_id,
-                       illustration_id = excluded.illustration_id, image_uri = excluded.image_uri""",
-                (card.id, face.face, face.name, face.oracle_id, face.illustration_id, face.image_uri),
+                       illustration_id = excluded.illustration_id, image_uri = excluded.image_uri,
+                       type_line = excluded.type_line, mana_cost = excluded.mana_cost,
+                       oracle_text = excluded.oracle_text""",
+                (card.id, face.face, face.name, face.oracle_id, face.illustration_id, face.image_uri,
+                 face.rules.type_line, face.rules.mana_cost, face.rules.oracle_text),
             )
         kept = [face.face for face in card.faces]
         self._db.execute(
@@ -178,11 +195,16 @@ class CatalogStore:
         return {row[0] for row in self._db.execute("SELECT image_path FROM faces WHERE image_path IS NOT NULL")}
 
     def gallery_entries(self) -> Iterator[dict[str, Any]]:
-        """One ``cards.jsonl`` record per face that has an image file."""
+        """One ``cards.jsonl`` record per face that has an image file.
+
+        Prices are dated by the bulk file they came from (its ``updated_at`` day).
+        """
+        prices_date = (self.get_state("bulk_updated_at") or "")[:10] or None
         rows = self._db.execute(
             """SELECT c.id, f.oracle_id, f.illustration_id, f.name, c.name, f.face, c.set_code,
                       c.set_name, c.collector_number, c.rarity, c.lang, c.layout, c.released_at,
-                      c.scryfall_uri, f.stored_uri, f.image_path, c.prices, c.legalities, c.variant
+                      c.scryfall_uri, f.stored_uri, f.image_path, c.prices, c.legalities, c.variant,
+                      f.type_line, f.mana_cost, f.oracle_text
                FROM faces f JOIN cards c ON c.id = f.card_id
                WHERE f.image_path IS NOT NULL
                ORDER BY c.set_code, c.collector_number, c.id, f.face"""
@@ -195,4 +217,6 @@ class CatalogStore:
                 "variant": row[18],
                 "released_at": row[12], "scryfall_uri": row[13], "image_uri": row[14], "image": row[15],
                 "prices": json.loads(row[16]), "legalities": json.loads(row[17]),
+                "prices_date": prices_date,
+                "type_line": row[19], "mana_cost": row[20], "oracle_text": row[21],
             }

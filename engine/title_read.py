@@ -1,0 +1,162 @@
+"""Reads the name printed in a card's title bar: a check the embedding can't make alone.
+
+Why: a card missing from the gallery shares frame, era and often colours with its nearest
+reference, so the embedding, the colour layout and even the art box can all rate a wrong name
+well. The printed name can't: a title that reads as another name is the plainest sign that the
+top match is a neighbour, and a title that reads as the top name confirms it even when blur or
+glare leaves the art in doubt. It is also the only way to name a card whose art is covered by
+other cards (deck columns, binder sleeves).
+
+The reader is rapidocr's PP-OCR text-line recogniser (its ONNX model ships in the wheel and
+runs in ONNX Runtime, offline); its text detector is skipped, since on a warped card the title
+bar's place is known. The strip is warped straight from the decoded photo, not cut from the
+embedder's 160×224 crop, whose title is ~15 px tall and unreadable under blur.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+import cv2
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from engine.catalog import normalise_name
+
+TITLE_ROWS = (0.035, 0.105)
+"""Top and bottom of the title text as shares of the card's height: the name line of the
+modern (2003, M15) frames and of the 1993 frame alike, with room for a tilt of a degree or two."""
+
+TITLE_COLUMNS = (0.06, 0.80)
+"""Left edge of the name to where the mana cost usually starts: the cost's symbols would read
+as stray letters, and names rarely run past 80% of the width."""
+
+STRIP_HEIGHT = 48
+"""The recogniser's input height (PP-OCR rec models): the strip is warped to it directly."""
+
+MIN_LETTERS = 3
+"""A reading with fewer letters is no reading: blur and frame edges come out as a letter or two."""
+
+
+def strip_corners(quad: np.ndarray, turned: bool = False) -> np.ndarray:
+    """The title strip's four corners (TL, TR, BR, BL) in the photo, from the card's outline.
+
+    `quad` is the card's outline TL, TR, BR, BL as the detector reports it; `turned` says the
+    card lies upside down in that reading (its title at the outline's bottom edge).
+    """
+    quad = np.asarray(quad, np.float32).reshape(4, 2)
+    if turned:
+        quad = quad[[2, 3, 0, 1]]
+    tl, tr, br, bl = quad
+    (top, bottom), (left, right) = TITLE_ROWS, TITLE_COLUMNS
+
+    def at(u: float, v: float) -> np.ndarray:  # bilinear point of the card: u across, v down
+        return (1 - v) * ((1 - u) * tl + u * tr) + v * ((1 - u) * bl + u * br)
+
+    return np.float32([at(left, top), at(right, top), at(right, bottom), at(left, bottom)])
+
+
+def warp_strip(image: np.ndarray, quad: np.ndarray, turned: bool = False) -> np.ndarray:
+    """The title strip of the card at `quad`, warped from `image` to `STRIP_HEIGHT` rows.
+
+    The width keeps the strip's aspect on a card of standard proportions (63×88 mm), so the
+    letters are not squeezed whatever the photo's perspective.
+    """
+    corners = strip_corners(quad, turned)
+    (top, bottom), (left, right) = TITLE_ROWS, TITLE_COLUMNS
+    width = round(STRIP_HEIGHT * (right - left) * 63.0 / ((bottom - top) * 88.0))
+    target = np.float32([[0, 0], [width, 0], [width, STRIP_HEIGHT], [0, STRIP_HEIGHT]])
+    matrix = cv2.getPerspectiveTransform(corners, target)
+    return cv2.warpPerspective(image, matrix, (width, STRIP_HEIGHT), flags=cv2.INTER_AREA,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
+def reading_key(text: str) -> str:
+    """A reading in the catalog's name form, stray marks at either end dropped.
+
+    Mana symbols and the frame's edge read as digits and punctuation at the ends; digits in
+    the middle stay ("Borrowing 100,000 Arrows")."""
+    key = normalise_name(text)
+    return key.strip("0123456789 ")
+
+
+def _faces(name: str) -> list[str]:
+    """Keys a title may read as: the whole name, and each face of a two-faced card."""
+    faces = [name] + ([part for part in name.split(" // ")] if " // " in name else [])
+    return [normalise_name(f) for f in faces]
+
+
+def agreement(text: str, name: str) -> float | None:
+    """How well a reading spells `name` (0–1, any face of a two-faced card), or None when the
+    reading has too few letters to say anything."""
+    key = reading_key(text)
+    if sum(ch.isalpha() for ch in key) < MIN_LETTERS:
+        return None
+    return max(fuzz.ratio(key, face) for face in _faces(name)) / 100.0
+
+
+AGREES, DISAGREES = 0.8, 0.5
+"""Agreement at or above which a reading votes +1 for a name, at or below which it votes −1.
+OCR slips ("Srizzly Bears", "Vesuvan Doppeiganger") stay above 0.8; two different names of
+similar length agree 0.2–0.5."""
+
+
+def title_vote(text: str, name: str) -> float:
+    """The calibrator's title signal: +1 the reading spells `name`, −1 another name, linear in
+    between, 0 when nothing legible was read."""
+    agrees = agreement(text, name)
+    if agrees is None:
+        return 0.0
+    return float(np.clip(2 * (agrees - DISAGREES) / (AGREES - DISAGREES) - 1, -1.0, 1.0))
+
+
+class TitleReader:
+    """One OCR session and the catalog's names, for reading titles and matching them by name.
+
+    The session is built on first use (model loading takes ~0.3 s) and is not thread-safe, so
+    calls are serialised; the engine calls it from its one worker thread anyway.
+    """
+
+    def __init__(self, names: Iterable[str] = (), threads: int = 1) -> None:
+        self._threads = threads
+        self._engine = None
+        self._lock = threading.Lock()
+        self._by_key: dict[str, str] = {}
+        for name in names:
+            for key in _faces(name):
+                self._by_key.setdefault(key, name)
+        self._keys = list(self._by_key)
+
+    def _ocr(self):  # type: ignore[no-untyped-def]
+        if self._engine is None:
+            from rapidocr import RapidOCR  # loads its config and models: only when first read
+
+            self._engine = RapidOCR(params={
+                "Global.log_level": "error",
+                "Global.use_det": False,
+                "Global.use_cls": False,
+                "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            })
+        return self._engine
+
+    def read(self, strip: np.ndarray) -> str:
+        """The text of one title strip (RGB, any width; `warp_strip` makes one); "" if none."""
+        bgr = np.ascontiguousarray(strip[:, :, ::-1])
+        with self._lock:
+            out = self._ocr()(bgr, use_det=False, use_cls=False, use_rec=True)
+        return " ".join(t for t in (out.txts or ()) if t).strip()
+
+    def match(self, text: str, limit: int = 5) -> list[tuple[str, float]]:
+        """Catalog names the reading may spell, best first, with a 0–1 similarity."""
+        key = reading_key(text)
+        if sum(ch.isalpha() for ch in key) < MIN_LETTERS or not self._keys:
+            return []
+        found = process.extract(key, self._keys, scorer=fuzz.ratio, limit=limit * 2)
+        best: dict[str, float] = {}
+        for found_key, score, _ in found:
+            name = self._by_key[found_key]
+            best[name] = max(best.get(name, 0.0), score / 100.0)
+        return sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+
