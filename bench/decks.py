@@ -5,8 +5,10 @@ binder page (9 cards in pockets under glossy plastic), a deck spread (40 cards i
 a fanned hand (5), cascaded deck columns (28 cards, 10-20% of each showing) and the mixed
 2-4-card scenes of bench/recognition.py, each at 1600x1200 and at 12 MP. A card counts as
 named when the engine answers it (sure or not) with its name first. Prints, per scene and
-size: detection and named rates over all cards, over cards in view and over cards whose
-title bar shows; precision of sure answers; photo latency and latency per card. Run from
+size: answered and named rates over all cards, over cards in view and over cards whose
+title bar shows (what `identify` answers: open cards by their art, covered cards by their
+title); answers by art and by title alone with the precision of their sure ones; photo
+latency and latency per card. Run from
 the repo root:
 
     .venv/bin/python -m bench.decks --artifacts var/decks/artifacts [--photos 10]
@@ -28,8 +30,9 @@ import cv2
 from engine.recognizer import Recognizer
 from engine.settings import EngineSettings
 from engine.title_strips import find_title_strips
+from engine.types import CardAnswer
 from training import scenelayout
-from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
+from training.evaluate import VISIBLE_ENOUGH, TrueCard, match_detections, simulated_queries
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, simulate_photo
 
@@ -37,6 +40,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 TITLE_SHOWS = 0.9
 """A card whose title bar shows this much can be named by it, however little of the rest shows."""
+TOP_EDGE_TOLERANCE = 0.1
+"""Of a card's height: the least step between two cascaded cards' top edges. An extrapolated
+outline's top edge lies up to ~0.08 off (each card of a column drifts and turns a little), and
+pairing takes the closest first, so a neighbour is not taken for the card."""
 SIZES = {"1600x1200": (1600, 1200), "12 MP": (4000, 3000)}
 SCENES = (  # (title, PhotoSimConfig.scene, cards per photo)
     ("binder page", "binder", 9),
@@ -86,23 +93,59 @@ def main() -> int:
 
 
 def run(title: str, rec: Recognizer, items, count: int, seed: int, sim: PhotoSimConfig, cards: int) -> None:
-    photo_cards: list[int] = []
-
-    def queries():
-        for query in simulated_queries(items, count, seed=seed, sim=sim, cards_per_photo=cards):
-            photo_cards.append(len(query.cards))
-            yield query
-
+    """What a user gets: `identify`'s answers (open cards by their art, covered cards by their
+    title) paired with the true cards (`pair_answers`)."""
     started = time.perf_counter()
-    result = evaluate(rec, queries(), total=count, progress=False)
-    per_card_ms = [t / max(1, c) for t, c in zip(result.timings["total"], photo_cards)]
-    print(f"\n## {title}: {result.photos} photos, {len(result.outcomes)} cards "
-          f"({time.perf_counter() - started:.0f} s)")
-    print_rates(result, rec.settings.unsure_below)
-    total = np.array(result.timings["total"])
-    print(f"ms per photo p50 {np.percentile(total, 50):.0f} / p95 {np.percentile(total, 95):.0f}   "
+    outcomes: list[tuple[TrueCard, CardAnswer | None]] = []
+    extra = 0
+    timings: dict[str, list[float]] = {}
+    per_card_ms: list[float] = []
+    for query in simulated_queries(items, count, seed=seed, sim=sim, cards_per_photo=cards):
+        t0 = time.perf_counter()
+        ident = rec.identify(query.data)
+        total = (time.perf_counter() - t0) * 1e3
+        for stage, ms in {**ident.timings_ms, "total": total}.items():
+            timings.setdefault(stage, []).append(ms)
+        per_card_ms.append(total / max(1, len(query.cards)))
+        pairs = pair_answers(ident.cards, query.cards)
+        outcomes += [(truth, ident.cards[j] if j is not None else None) for truth, j in zip(query.cards, pairs)]
+        extra += len(ident.cards) - sum(j is not None for j in pairs)
+    print(f"\n## {title}: {count} photos, {len(outcomes)} cards ({time.perf_counter() - started:.0f} s)")
+    print_rates(outcomes, extra)
+    total_ms = np.array(timings.pop("total"))
+    print(f"ms per photo p50 {np.percentile(total_ms, 50):.0f} / p95 {np.percentile(total_ms, 95):.0f}   "
           f"ms per card p50 {np.percentile(per_card_ms, 50):.1f} / p95 {np.percentile(per_card_ms, 95):.1f}   "
-          + "  ".join(f"{k} {np.percentile(v, 50):.0f}" for k, v in result.timings.items() if k != "total"))
+          + "  ".join(f"{k} {np.percentile(v, 50):.0f}" for k, v in timings.items() if k != "total"))
+
+
+def pair_answers(answers: tuple[CardAnswer, ...], truths: list[TrueCard]) -> list[int | None]:
+    """For each true card, the answer that names it, or None.
+
+    Answers by art pair by centre (`match_detections`). A title-only answer's outline is its
+    card's extrapolated from the open card below, and in a cascade the centres of neighbours lie
+    only 10-20% of a card's height apart, so those pair by the top edge, which is what the strip
+    finder locates: the nearest free true card's top edge within `TOP_EDGE_TOLERANCE`.
+    """
+    by_art = [i for i, a in enumerate(answers) if a.printing_known]
+    out = [by_art[j] if j is not None else None
+           for j in match_detections([answers[i] for i in by_art], [t.quad for t in truths])]  # type: ignore[misc]
+    candidates = []
+    for i, answer in enumerate(answers):
+        if answer.printing_known:
+            continue
+        top = np.asarray(answer.quad)[:2].mean(axis=0)
+        for k, truth in enumerate(truths):
+            if out[k] is None:
+                height = float(np.linalg.norm(truth.quad[3] - truth.quad[0]))
+                d = float(np.linalg.norm(truth.quad[:2].mean(axis=0) - top)) / height
+                if d < TOP_EDGE_TOLERANCE:
+                    candidates.append((d, k, i))
+    taken: set[int] = set()
+    for _, k, i in sorted(candidates):
+        if out[k] is None and i not in taken:
+            out[k] = i
+            taken.add(i)
+    return out
 
 
 def strips_located(rec: Recognizer, items, count: int, seed: int, sim: PhotoSimConfig) -> None:
@@ -140,31 +183,33 @@ def strips_located(rec: Recognizer, items, count: int, seed: int, sim: PhotoSimC
     print(f"finding strips above detected cards: ms p50 {np.percentile(ms, 50):.0f} / p95 {np.percentile(ms, 95):.0f}")
 
 
-def print_rates(result: EvalResult, unsure_below: float) -> None:
+def print_rates(outcomes: list[tuple[TrueCard, CardAnswer | None]], extra: int) -> None:
     groups = {
-        "all cards": result.outcomes,
-        f"in view (>= {VISIBLE_ENOUGH:.0%})": [o for o in result.outcomes if o.truth.visible >= VISIBLE_ENOUGH],
-        f"title showing (>= {TITLE_SHOWS:.0%})": [o for o in result.outcomes
-                                                  if o.truth.title_visible >= TITLE_SHOWS],
+        "all cards": outcomes,
+        f"in view (>= {VISIBLE_ENOUGH:.0%})": [o for o in outcomes if o[0].visible >= VISIBLE_ENOUGH],
+        f"title showing (>= {TITLE_SHOWS:.0%})": [o for o in outcomes if o[0].title_visible >= TITLE_SHOWS],
     }
-    for label, outcomes in groups.items():
-        if outcomes:
-            print(f"{label:>22}: {len(outcomes):4d}   detected {_share(outcomes, _found):6.1%}   "
-                  f"named {_share(outcomes, _named):6.1%}")
-    sure = [o for o in result.outcomes if o.found is not None and (o.confidence or 0) >= unsure_below]
-    print(f"answered sure {len(sure)} with precision {_share(sure, _named):.1%}   "
-          f"extra detections answered {result.false_positives}")
+    for label, group in groups.items():
+        if group:
+            print(f"{label:>22}: {len(group):4d}   answered {_share(group, _found):6.1%}   "
+                  f"named {_share(group, _named):6.1%}")
+    for label, by_title in (("by art", False), ("by title alone", True)):
+        answered = [o for o in outcomes if o[1] is not None and (not o[1].printing_known) == by_title]
+        sure = [o for o in answered if not o[1].unsure]  # type: ignore[union-attr]
+        print(f"{label:>22}: {len(answered):4d} answers, named {_share(answered, _named):6.1%};   "
+              f"sure {len(sure)} with precision {_share(sure, _named):.1%}")
+    print(f"answers paired with no card {extra}")
 
 
-def _found(o: CardOutcome) -> bool:
-    return o.found is not None
+def _found(o: tuple[TrueCard, CardAnswer | None]) -> bool:
+    return o[1] is not None
 
 
-def _named(o: CardOutcome) -> bool:
-    return o.name_rank() == 1
+def _named(o: tuple[TrueCard, CardAnswer | None]) -> bool:
+    return o[1] is not None and o[1].match.name == o[0].name
 
 
-def _share(outcomes: list[CardOutcome], test) -> float:
+def _share(outcomes: list, test) -> float:  # type: ignore[type-arg]
     return sum(map(test, outcomes)) / len(outcomes) if outcomes else 0.0
 
 

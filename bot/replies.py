@@ -43,9 +43,17 @@ class CardLine:
     confidence: float | None = None
     unsure: bool = False
     details: CardDetails | None = None
+    printing_known: bool = True
+    """False for a card named by its title alone: set and number are then one printing of the
+    name, not the one in the photo, and are not shown."""
 
     @classmethod
-    def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False) -> CardLine:
+    def from_answer(cls, answer: CardAnswer) -> CardLine:
+        return cls.from_match(answer.match, answer.confidence, answer.unsure, answer.printing_known)
+
+    @classmethod
+    def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False,
+                   printing_known: bool = True) -> CardLine:
         return cls(
             card_id=match.card_id,
             name=match.name,
@@ -57,11 +65,14 @@ class CardLine:
             confidence=confidence,
             unsure=unsure,
             details=match.details,
+            printing_known=printing_known,
         )
 
     @property
     def printing(self) -> str:
         """``Alpha (LEA) #161``: enough to tell printings apart without the set symbol."""
+        if not self.printing_known:
+            return TITLE_ONLY
         where = f"{self.set_name} ({self.set_code})" if self.set_name else self.set_code
         return f"{where} #{self.collector_number}"
 
@@ -143,6 +154,7 @@ NO_CARD = "I couldn't find a Magic card in that photo. Try a closer, well-lit sh
 NOT_SURE = "Not sure which card this is. Best guesses:"
 NOT_IMAGE = "Send me a photo of a Magic card (or use /card Name to look one up)."
 SHUTTING_DOWN = "I'm restarting right now. Please send that again in a minute."
+TITLE_ONLY = "named by its title (set not seen)"
 DECKLIST_FILE = "decklist.txt"
 DECKLIST_HINT = "Paste it into Arena, MTGO or Moxfield to import."
 
@@ -167,7 +179,7 @@ def from_identification(ident: Identification, max_alternatives: int = 4, deckli
     if len(ident.cards) > 1:
         return _several(ident.cards)
     answer = ident.cards[0]
-    line = CardLine.from_match(answer.match, answer.confidence, answer.unsure)
+    line = CardLine.from_answer(answer)
     if answer.unsure:
         candidates = _distinct((answer.match, *answer.alternatives))[: max_alternatives + 1]
         return Reply(
@@ -186,7 +198,7 @@ def from_identification(ident: Identification, max_alternatives: int = 4, deckli
 
 
 def _several(answers: tuple[CardAnswer, ...]) -> Reply:
-    lines = tuple(CardLine.from_match(a.match, a.confidence, a.unsure) for a in answers)
+    lines = tuple(CardLine.from_answer(a) for a in answers)
     unsure = sum(a.unsure for a in answers)
     note = f"{unsure} of them I'm not sure about." if unsure else None
     return Reply(ReplyKind.SEVERAL, f"I see {len(answers)} cards:", cards=lines, note=note)
@@ -196,7 +208,7 @@ def _decklist(answers: tuple[CardAnswer, ...]) -> Reply:
     deck = Decklist.of(answers)
     names = len(deck.entries)
     headline = f"I see {deck.cards} cards" + (f", {names} different:" if names < deck.cards else ":")
-    lines = tuple(CardLine.from_match(a.match, a.confidence, a.unsure) for a in answers)
+    lines = tuple(CardLine.from_answer(a) for a in answers)
     return Reply(ReplyKind.DECKLIST, headline, cards=lines, note=unsure_note(deck), decklist=deck)
 
 

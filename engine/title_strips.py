@@ -47,6 +47,10 @@ class TitleStrip:
     """How much of its card shows, as a share of the card's height (0.1-0.2 in a cascade)."""
     below: int
     """Index of the open card (in the quads given) whose column this strip belongs to."""
+    card: np.ndarray
+    """(4, 2) corners TL, TR, BR, BL of the whole covered card, its hidden part included: where
+    the card lies, and the outline `engine.title_read.warp_strip` cuts its title from exactly as
+    it does an open card's."""
 
 
 def find_title_strips(image: np.ndarray, card_quads: list[np.ndarray]) -> list[TitleStrip]:
@@ -94,8 +98,10 @@ def _strips_above(image: np.ndarray, quad: np.ndarray, index: int) -> list[Title
         band_height = min(step, TITLE_HEIGHT * height)
         band = np.float32([[0, row], [STRIP_WIDTH, row], [STRIP_WIDTH, row + band_height], [0, row + band_height]])
         photo_band = cv2.perspectiveTransform(band[None], to_photo @ shift)[0]
+        whole = np.float32([[0, row], [STRIP_WIDTH, row], [STRIP_WIDTH, row + height], [0, row + height]])
+        card = cv2.perspectiveTransform(whole[None], to_photo @ shift)[0]
         crop = above[int(row):int(np.ceil(row + band_height))]
-        strips.append(TitleStrip(quad=photo_band, crop=crop, showing=float(step / height), below=index))
+        strips.append(TitleStrip(quad=photo_band, crop=crop, showing=float(step / height), below=index, card=card))
         lower = row
     return strips
 
