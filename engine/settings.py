@@ -25,7 +25,8 @@ class EngineSettings:
     """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
     read_titles: bool = True
     """Read a card's printed title (OCR, ~10 ms a card) when it could decide between sure and
-    not sure; sets calibrated without the title check never read it."""
+    not sure (sets calibrated without the title check never do), and the title bars of cards
+    covered by others (deck columns), which only their title can name."""
     alternatives: int = 5
     search_k: int = 32
     threads: int = 2

@@ -30,9 +30,11 @@ titles stay above 0.8 (`engine.title_read.AGREES`)."""
 
 CONFIDENCE = (-9.0, 9.0, 8.0)
 """Logistic weights (bias, match score, margin over the second name) of a title-only answer's
-confidence: fitted on simulated cascaded columns (bench/decks.py, see
-bench/results/decks-2026-12-06.txt); an exact reading well clear of any other name is sure, a
-reading that only loosely spells its name, or spells two names nearly alike, is not."""
+confidence, set by hand rather than fitted (too few title answers yet to fit three weights):
+an exact reading well clear of any other name is sure, a reading that only loosely spells its
+name (score 0.7-0.85) or spells two names nearly alike (margin under ~0.15) is not. Checked on
+simulated cascaded columns (bench/results/decks-2026-12-06.txt, "by title alone"): the sure
+ones were right."""
 
 STROKE_GRADIENT, LETTERING_SHARE = 35.0, 0.02
 """A pixel on a letter's stroke has a horizontal grey-level gradient over this; a band with
