@@ -139,7 +139,7 @@ class Answerer:
             "req=%s identified bytes=%d cards=%d names=%s",
             rid, len(data), len(ident.cards), [c.match.name for c in ident.cards],
         )
-        reply = replies.from_identification(ident, self.settings.max_alternatives)
+        reply = replies.from_identification(ident, self.settings.max_alternatives, self.settings.decklist_from_cards)
         if scope is not None and self.feedback is not None and self.feedback.consented(scope):
             reply = await self._hold_for_feedback(reply, data, ident.cards[0].quad if ident.cards else None, scope)
         return reply

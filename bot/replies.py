@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from bot import card_text
 from bot.lookups import LookupQuery, Show
+from engine.decklist import Decklist
 from engine.errors import RecognizerError
 from engine.types import CardAnswer, CardDetails, CardMatch, Identification
 
@@ -21,6 +22,7 @@ class ReplyKind(StrEnum):
     FOUND = "found"  # one card, sure
     UNSURE = "unsure"  # one card, not sure: show candidates
     SEVERAL = "several"  # several cards in one photo: compact list
+    DECKLIST = "decklist"  # many cards in one photo: counts per name, importable text
     LOOKUP = "lookup"  # a catalog entry by name or a picked alternative (no photo confidence)
     NOT_FOUND = "not_found"  # no card in the photo / no name matched
     LIMITED = "limited"  # cooldown or server budget
@@ -41,9 +43,17 @@ class CardLine:
     confidence: float | None = None
     unsure: bool = False
     details: CardDetails | None = None
+    printing_known: bool = True
+    """False for a card named by its title alone: set and number are then one printing of the
+    name, not the one in the photo, and are not shown."""
 
     @classmethod
-    def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False) -> CardLine:
+    def from_answer(cls, answer: CardAnswer) -> CardLine:
+        return cls.from_match(answer.match, answer.confidence, answer.unsure, answer.printing_known)
+
+    @classmethod
+    def from_match(cls, match: CardMatch, confidence: float | None = None, unsure: bool = False,
+                   printing_known: bool = True) -> CardLine:
         return cls(
             card_id=match.card_id,
             name=match.name,
@@ -55,11 +65,14 @@ class CardLine:
             confidence=confidence,
             unsure=unsure,
             details=match.details,
+            printing_known=printing_known,
         )
 
     @property
     def printing(self) -> str:
         """``Alpha (LEA) #161``: enough to tell printings apart without the set symbol."""
+        if not self.printing_known:
+            return TITLE_ONLY
         where = f"{self.set_name} ({self.set_code})" if self.set_name else self.set_code
         return f"{where} #{self.collector_number}"
 
@@ -91,6 +104,7 @@ class Choice:
     label: str
     name: str
 
+
 @dataclass(frozen=True)
 class Reply:
     """A platform-neutral answer: a headline, the cards to show, and the buttons to offer."""
@@ -100,6 +114,7 @@ class Reply:
     cards: tuple[CardLine, ...] = ()
     choices: tuple[Choice, ...] = ()
     note: str | None = None
+    decklist: Decklist | None = None
     show: Show = Show.CARD
     feedback: str | None = None
     """Token of the held crop when the poster's pick is recorded (`bot.feedback`): the
@@ -139,6 +154,9 @@ NO_CARD = "I couldn't find a Magic card in that photo. Try a closer, well-lit sh
 NOT_SURE = "Not sure which card this is. Best guesses:"
 NOT_IMAGE = "Send me a photo of a Magic card (or use /card Name to look one up)."
 SHUTTING_DOWN = "I'm restarting right now. Please send that again in a minute."
+TITLE_ONLY = "named by its title (set not seen)"
+DECKLIST_FILE = "decklist.txt"
+DECKLIST_HINT = "Paste it into Arena, MTGO or Moxfield to import."
 
 
 def format_percent(value: float) -> str:
@@ -153,13 +171,15 @@ def choice_label(match: CardMatch) -> str:
     return label if len(label) <= 80 else label[:79] + "…"
 
 
-def from_identification(ident: Identification, max_alternatives: int = 4) -> Reply:
+def from_identification(ident: Identification, max_alternatives: int = 4, decklist_from: int = 6) -> Reply:
     if not ident.cards:
         return Reply(ReplyKind.NOT_FOUND, NO_CARD)
+    if len(ident.cards) >= decklist_from:
+        return _decklist(ident.cards)
     if len(ident.cards) > 1:
         return _several(ident.cards)
     answer = ident.cards[0]
-    line = CardLine.from_match(answer.match, answer.confidence, answer.unsure)
+    line = CardLine.from_answer(answer)
     if answer.unsure:
         candidates = _distinct((answer.match, *answer.alternatives))[: max_alternatives + 1]
         return Reply(
@@ -178,10 +198,40 @@ def from_identification(ident: Identification, max_alternatives: int = 4) -> Rep
 
 
 def _several(answers: tuple[CardAnswer, ...]) -> Reply:
-    lines = tuple(CardLine.from_match(a.match, a.confidence, a.unsure) for a in answers)
+    lines = tuple(CardLine.from_answer(a) for a in answers)
     unsure = sum(a.unsure for a in answers)
     note = f"{unsure} of them I'm not sure about." if unsure else None
     return Reply(ReplyKind.SEVERAL, f"I see {len(answers)} cards:", cards=lines, note=note)
+
+
+def _decklist(answers: tuple[CardAnswer, ...]) -> Reply:
+    deck = Decklist.of(answers)
+    names = len(deck.entries)
+    headline = f"I see {deck.cards} cards" + (f", {names} different:" if names < deck.cards else ":")
+    lines = tuple(CardLine.from_answer(a) for a in answers)
+    return Reply(ReplyKind.DECKLIST, headline, cards=lines, note=unsure_note(deck), decklist=deck)
+
+
+def unsure_note(deck: Decklist) -> str | None:
+    """Which names to check before importing: the list itself must stay plain import text."""
+    doubtful = [f"{e.name} ({e.unsure} of {e.count})" if e.count > 1 else e.name for e in deck.entries if e.unsure]
+    return f"Not sure about: {', '.join(doubtful)}. Check those before importing." if doubtful else None
+
+
+def fitting_lines(lines: list[str], limit: int) -> tuple[list[str], int]:
+    """The leading `lines` whose newline-joined length stays within `limit`, and how many are left.
+
+    A reply that cannot hold a whole decklist shows its first lines and attaches the rest.
+    """
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        cost = len(line) + (1 if shown else 0)
+        if used + cost > limit:
+            break
+        shown.append(line)
+        used += cost
+    return shown, len(lines) - len(shown)
 
 
 def from_lookup(query: str | LookupQuery, matches: list[CardMatch], max_alternatives: int = 4) -> Reply:

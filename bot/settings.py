@@ -30,6 +30,9 @@ class BotSettings:
     """Larger attachments are refused before download (Telegram bots can fetch at most 20 MB)."""
     max_alternatives: int = 4
     """Alternatives offered as buttons under an answer."""
+    decklist_from_cards: int = 6
+    """Photos with at least this many cards (a binder page, a deck spread) are answered with a
+    decklist: counts per name, in the text Arena, MTGO and Moxfield import."""
     max_lookups_per_message: int = 3
     """``[[Name]]`` lookups answered from one message; the rest are ignored."""
     max_photos_in_flight: int = 32
@@ -82,6 +85,8 @@ class BotSettings:
             raise ValueError("max_attachment_bytes must be > 0")
         if self.max_photos_in_flight < 1 or self.telegram_timeout_seconds <= 0:
             raise ValueError("max_photos_in_flight must be >= 1 and telegram_timeout_seconds > 0")
+        if self.decklist_from_cards < 2:
+            raise ValueError("decklist_from_cards must be at least 2")
         if not 0 <= self.max_alternatives <= 5:
             raise ValueError("max_alternatives must be between 0 and 5 (one button row)")
 

@@ -23,7 +23,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
@@ -41,7 +41,7 @@ from bot.feedback import Scope
 from bot.lookups import Show, bracket_lookups, parse_lookup
 from bot.quiet_retries import OUTAGE_LOGGER
 from bot.redact import TELEGRAM_LOGGERS, redact_in_logs
-from bot.replies import CardLine, Reply, ReplyKind
+from bot.replies import DECKLIST_FILE, DECKLIST_HINT, CardLine, Reply, ReplyKind
 from bot.settings import BotSettings
 from engine.errors import ImageError
 
@@ -91,6 +91,10 @@ def reply_html(reply: Reply) -> str:
     """The same content as the Discord embed, as Telegram HTML."""
     if reply.is_problem:
         return _text(reply.headline)
+    if reply.kind is ReplyKind.DECKLIST:
+        assert reply.decklist is not None
+        return "\n".join(filter(None, [_text(reply.headline), f"<pre>{_text(reply.decklist.export().rstrip())}</pre>",
+                                        _text(reply.note or ""), _text(DECKLIST_HINT)]))
     if reply.kind is ReplyKind.SEVERAL:
         lines = [_text(reply.headline)]
         for i, card in enumerate(reply.cards, 1):
@@ -150,6 +154,29 @@ def link_preview(reply: Reply) -> LinkPreviewOptions:
     return LinkPreviewOptions(is_disabled=True)
 
 
+def decklist_caption(reply: Reply) -> str:
+    """What goes with a decklist too long for one message: the headline and where the list is
+    (plain text: cut to Telegram's caption limit, markup could break)."""
+    text = "\n".join(filter(None, [reply.headline, f"The whole list is in {DECKLIST_FILE}. {DECKLIST_HINT}",
+                                    reply.note]))
+    return text if len(text) <= MessageLimit.CAPTION_LENGTH else text[: MessageLimit.CAPTION_LENGTH - 1] + "…"
+
+
+async def _send_once(message: Message, reply: Reply) -> None:
+    """One reply message; a decklist longer than Telegram's 4096 characters goes as a text file."""
+    text = reply_html(reply)
+    if reply.decklist is not None and len(text) > MessageLimit.MAX_TEXT_LENGTH:
+        await message.reply_document(reply.decklist.export().encode(), filename=DECKLIST_FILE,
+                                     caption=decklist_caption(reply))
+        return
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=reply_markup(reply),
+        link_preview_options=link_preview(reply),
+    )
+
+
 async def send_reply(message: Message, reply: Reply) -> None:
     """Send, retrying Telegram's 5xx answers; 429s are retried by `AIORateLimiter` already.
 
@@ -158,12 +185,7 @@ async def send_reply(message: Message, reply: Reply) -> None:
     """
     for attempt in range(SEND_ATTEMPTS):
         try:
-            await message.reply_text(
-                reply_html(reply),
-                parse_mode=ParseMode.HTML,
-                reply_markup=reply_markup(reply),
-                link_preview_options=link_preview(reply),
-            )
+            await _send_once(message, reply)
             return
         except (BadRequest, TimedOut):
             raise

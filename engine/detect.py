@@ -116,7 +116,7 @@ class _Candidate:
 
 
 def detect_cards(
-    rgb: np.ndarray, *, crop_size: tuple[int, int] = (160, 224), max_cards: int = 12
+    rgb: np.ndarray, *, crop_size: tuple[int, int] = (160, 224), max_cards: int = 64
 ) -> list[DetectedCard]:
     """Detect up to `max_cards` cards, best first; crops are (crop_size[1], crop_size[0], 3).
 
@@ -134,7 +134,7 @@ def detect_cards_using(
     *,
     classical: bool,
     crop_size: tuple[int, int] = (160, 224),
-    max_cards: int = 12,
+    max_cards: int = 64,
 ) -> list[DetectedCard]:
     """detect_cards with a chosen proposal source: the segmenter, the classical passes, or both.
 

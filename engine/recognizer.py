@@ -35,6 +35,7 @@ from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
+from engine.title_answers import covered_cards
 from engine.title_read import STRIP_HEIGHT, TitleReader, agreement, title_vote, warp_strip
 from engine.verify import art_agreement, crop_lab, half_turned
 
@@ -279,9 +280,21 @@ class Recognizer:
                 results.append(p)
                 continue
             answers = [a for c in next(by_photo) if (a := self.answer(c)) is not None]
-            timings = {**p.timings, **shared, "total": (time.perf_counter() - started) * 1e3}
+            titles_started = time.perf_counter()
+            answers += self.covered_answers(p, answers)
+            titles_ms = {"titles": (time.perf_counter() - titles_started) * 1e3}
+            timings = {**p.timings, **shared, **titles_ms, "total": (time.perf_counter() - started) * 1e3}
             results.append(Identification(cards=tuple(answers), image_size=p.size, timings_ms=timings))
         return results
+
+    def covered_answers(self, prepared: _Prepared, answers: list[CardAnswer]) -> list[CardAnswer]:
+        """Cards covered by others, named by the title bars that show above the answered cards
+        (`engine.title_answers`); none where titles are not read."""
+        if self.titles is None or not answers:
+            return []
+        open_quads = [np.asarray(a.quad, np.float64) * prepared.scale for a in answers]
+        return covered_cards(prepared.image, open_quads, prepared.scale, self.titles, self.catalog,
+                             self.settings.unsure_below)
 
     def art_agreement(self, found: Candidates) -> float:
         """`engine.verify.art_agreement` of the crop with its top match; 0 (no opinion) for sets

@@ -18,12 +18,15 @@ class EngineSettings:
     decode_min_long_side: int = 1000
     """JPEGs decode at the cheapest DCT scale that keeps this long side (a 12 MP photo: 1000 px;
     bench/results/decode-scale-2026-12-01.txt: same top-1 as 2000 px, 8 ms faster)."""
-    max_cards: int = 12
+    max_cards: int = 64
+    """Cards read per photo, the clearest first: a binder page is 9, a deck laid out 60 and
+    more (bench/results/decks-2026-12-06.txt: ms per card at 9 and at 40)."""
     unsure_below: float = 0.6
     """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
     read_titles: bool = True
     """Read a card's printed title (OCR, ~10 ms a card) when it could decide between sure and
-    not sure; sets calibrated without the title check never read it."""
+    not sure (sets calibrated without the title check never do), and the title bars of cards
+    covered by others (deck columns), which only their title can name."""
     alternatives: int = 5
     search_k: int = 32
     threads: int = 2

@@ -98,6 +98,9 @@ class CardAnswer:
     unsure: bool
     quad: Quad
     alternatives: tuple[CardMatch, ...] = ()
+    printing_known: bool = True
+    """False for a card named by its title alone (covered by others, `engine.title_answers`):
+    `match` is then a representative printing of the name, not a claim about the set."""
 
     def to_json(self) -> dict[str, Any]:
         m = self.match
@@ -113,6 +116,7 @@ class CardAnswer:
             "score": round(m.score, 4),
             "confidence": round(self.confidence, 4),
             "unsure": self.unsure,
+            "printing_known": self.printing_known,
             "quad": [[round(x, 1), round(y, 1)] for x, y in self.quad],
             "alternatives": [
                 {**a.to_json(), "score": round(a.score, 4)} for a in self.alternatives
@@ -157,6 +161,7 @@ def identification_from_json(data: dict[str, Any]) -> Identification:
                 unsure=bool(c["unsure"]),
                 quad=tuple(tuple(p) for p in c["quad"]),  # type: ignore[arg-type]
                 alternatives=tuple(match_from_json(a) for a in c.get("alternatives", [])),
+                printing_known=bool(c.get("printing_known", True)),
             )
         )
     return Identification(

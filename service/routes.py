@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from engine.decklist import Decklist
 from service.demo_images import demo_images, point_at_demo_images
 from service.holder import EngineHolder
 from service.metrics import ServiceMetrics
@@ -45,6 +46,7 @@ async def identify(request: web.Request) -> web.Response:
         result = await slot.engine.identify_async(data)
     request.app[METRICS].observe_identification(result.timings_ms, len(result.cards))
     body = result.to_json()
+    body["decklist"] = Decklist.of(result.cards).to_json()
     images = demo_images(slot.engine)
     if images:
         point_at_demo_images(body, images)

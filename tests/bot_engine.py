@@ -142,3 +142,23 @@ def _decode_size(data: bytes) -> tuple[int, int]:
 def answer(match: CardMatch, confidence: float, *alternatives: CardMatch, unsure: bool = False) -> CardAnswer:
     quad = ((0.0, 0.0), (300.0, 0.0), (300.0, 400.0), (0.0, 400.0))
     return CardAnswer(match=match, confidence=confidence, unsure=unsure, quad=quad, alternatives=alternatives)
+
+
+def deck_answers() -> tuple[CardAnswer, ...]:
+    """Nine cards of a binder page: 4 Lightning Bolt (two printings), 2 Counterspell,
+    2 Llanowar Elves and a Lightning Helix the engine is unsure of."""
+    bolt, bolt_m10, helix, counterspell, elves = CATALOG
+    matches = (bolt, elves, bolt_m10, counterspell, bolt, helix, elves, bolt_m10, counterspell)
+    return tuple(answer(m, 0.45 if m is helix else 0.9, unsure=m is helix) for m in matches)
+
+
+DECK_TEXT = "4 Lightning Bolt\n2 Counterspell\n2 Llanowar Elves\n1 Lightning Helix\n"
+
+
+def long_deck_answers(count: int = 64) -> tuple[CardAnswer, ...]:
+    """`count` cards of distinct, very long names: a decklist too long for one message."""
+    return tuple(
+        answer(catalog_entry(f"0a1b2c3d-0000-4000-8000-{i:012d}", f"Card {i:02d} " + "with a very long name " * 3,
+                             "tst", str(i)), 0.9)
+        for i in range(count)
+    )

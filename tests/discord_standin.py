@@ -237,7 +237,9 @@ class DiscordStandin:
             return {"json": await request.json()}
         if request.content_type.startswith("multipart/"):
             form = await request.post()
-            return {"json": json.loads(str(form.get("payload_json", "{}")))}
+            files = [{"filename": v.filename, "text": v.file.read().decode("utf-8", "replace")}
+                     for k, v in form.items() if k.startswith("files[") and isinstance(v, web.FileField)]
+            return {"json": json.loads(str(form.get("payload_json", "{}"))), "files": files}
         return {"json": None}
 
     def _sent(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:

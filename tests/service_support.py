@@ -61,10 +61,12 @@ def png_bytes(width: int = 320, height: int = 240, color: tuple[int, int, int] =
 class FakeRecognizer:
     """Answers every image with one card outlined in its middle half: ``CATALOG[answer]``."""
 
-    def __init__(self, version: str = "fake-1", *, delay_s: float = 0.0, answer: int = 0) -> None:
+    def __init__(self, version: str = "fake-1", *, delay_s: float = 0.0, answer: int = 0, cards: int = 1) -> None:
         self.version = version
         self.delay_s = delay_s
         self.answer = answer
+        self.cards = cards
+        """More than one: a grid of that many, named ``CATALOG[(answer + i) % 3]`` (a deck spread)."""
         self.fail_with: RecognizerError | None = None
         self.in_flight = 0
         self.calls = 0
@@ -84,15 +86,30 @@ class FakeRecognizer:
                 width, height = Image.open(io.BytesIO(data)).size
             except (UnidentifiedImageError, OSError) as exc:
                 raise ImageError(f"cannot decode: {exc}") from exc
+            timings = {"decode": 1.0, "detect": 2.0, "embed": 3.0, "search": 0.5, "total": 6.5}
+            if self.cards > 1:
+                return Identification(cards=self._spread(width, height), image_size=(width, height), timings_ms=timings)
             quad = ((width * 0.25, height * 0.25), (width * 0.75, height * 0.25),
                     (width * 0.75, height * 0.75), (width * 0.25, height * 0.75))
             match = CATALOG[self.answer]
             answer = CardAnswer(match=match, confidence=0.93, unsure=False, quad=quad,
                                 alternatives=tuple(m for m in CATALOG[:3] if m != match))
-            timings = {"decode": 1.0, "detect": 2.0, "embed": 3.0, "search": 0.5, "total": 6.5}
             return Identification(cards=(answer,), image_size=(width, height), timings_ms=timings)
         finally:
             self.in_flight -= 1
+
+    def _spread(self, width: int, height: int) -> tuple[CardAnswer, ...]:
+        cols = 8
+        rows = -(-self.cards // cols)
+        w, h = width / cols, height / rows
+        answers = []
+        for i in range(self.cards):
+            x, y = (i % cols) * w, (i // cols) * h
+            quad = ((x + 2, y + 2), (x + w - 2, y + 2), (x + w - 2, y + h - 2), (x + 2, y + h - 2))
+            match = CATALOG[(self.answer + i) % 3]
+            unsure = i == self.cards - 1
+            answers.append(CardAnswer(match=match, confidence=0.4 if unsure else 0.9, unsure=unsure, quad=quad))
+        return tuple(answers)
 
     async def lookup_async(self, query: str, limit: int = 5, set_code: str | None = None) -> list[CardMatch]:
         return [m for m in CATALOG if query.lower() in m.name.lower()

@@ -1,7 +1,7 @@
 """A loopback stand-in for the Telegram Bot API, for driving the real python-telegram-bot.
 
 Implements the methods the bot calls (getMe, getUpdates long-poll, getFile and file download,
-sendMessage, sendChatAction, editMessageText, answerCallbackQuery, setMyCommands, webhook
+sendMessage, sendDocument, sendChatAction, editMessageText, answerCallbackQuery, setMyCommands, webhook
 calls) with the Bot API's JSON shapes. Tests push updates in and read the calls the bot made.
 """
 
@@ -111,6 +111,8 @@ class TelegramStandin:
         method = request.match_info["method"]
         form = await request.post()
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
+        params.update({k: {"filename": v.filename, "text": v.file.read().decode("utf-8", "replace")}
+                       for k, v in form.items() if isinstance(v, web.FileField)})  # an uploaded document
         await self.log.add(method, params)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
@@ -158,6 +160,13 @@ class TelegramStandin:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         return self._sent_message(params)
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        message = self._sent_message(params)
+        message["document"] = {"file_id": "doc-" + str(message["message_id"]), "file_unique_id": "u",
+                               "file_name": params["document"]["filename"]}
+        message["caption"] = params.get("caption", "")
+        return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         return self._sent_message(params)

@@ -68,6 +68,15 @@ def test_several_cards_get_one_compact_reply() -> None:
     assert reply.note == "1 of them I'm not sure about." and not reply.choices
 
 
+def test_a_card_named_by_its_title_shows_no_printing() -> None:
+    by_title = dataclasses.replace(answer(ELVES, 0.9), printing_known=False)
+    reply = replies.from_identification(identification(answer(BOLT, 0.9), by_title))
+    bolt, elves = reply.cards
+    assert bolt.printing == "Set LEA (LEA) #161"
+    assert elves.printing == replies.TITLE_ONLY and f"#{ELVES.collector_number}" not in reply_html(reply)
+    assert by_title.to_json()["printing_known"] is False
+
+
 def test_no_card_and_errors_use_the_engine_wording() -> None:
     assert replies.from_identification(identification()).headline == replies.NO_CARD
     for error in (ImageError(), ImageTooLarge(), EngineBusy(), RequestTimeout()):

@@ -21,8 +21,11 @@ from engine.errors import ImageError
 from tests.bot_engine import (
     CATALOG,
     FakeEngine,
+    DECK_TEXT,
     answer,
     card_photo,
+    deck_answers,
+    long_deck_answers,
 )
 from tests.discord_standin import (
     APP_ID,
@@ -261,6 +264,34 @@ async def burst(standin: DiscordStandin, interactions: list[dict]) -> list[dict]
             for i in interactions]
 
 
+async def test_binder_page_gets_a_decklist(standin: DiscordStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Binder", seed=51), *deck_answers())
+    interaction = standin.slash_card(351, standin.attachment(photo))
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (followup,) = await standin.log.wait_for(followup_of(interaction))
+    (embed,) = followup.params["json"]["embeds"]
+    assert embed["title"] == "I see 9 cards, 4 different:"
+    assert embed["description"].startswith(f"```\n{DECK_TEXT}```")  # one click copies an importable list
+    assert "Not sure about: Lightning Helix." in embed["description"]
+    assert not followup.params.get("files") and not followup.params["json"].get("components")
+
+
+async def test_long_decklist_is_attached_as_text(standin: DiscordStandin, engine: FakeEngine, group: BotGroup) -> None:
+    answers = long_deck_answers()
+    photo = engine.teach(card_photo("Spread", seed=52), *answers)
+    interaction = standin.slash_card(352, standin.attachment(photo))
+    await standin.dispatch("INTERACTION_CREATE", interaction)
+    (followup,) = await standin.log.wait_for(followup_of(interaction))
+    (embed,) = followup.params["json"]["embeds"]
+    assert len(embed["description"]) <= 4096 and len(embed["title"]) <= 256
+    shown = embed["description"].split("```")[1].strip().splitlines()
+    assert 10 < len(shown) < 64 and shown[0] == f"1 {answers[0].match.name}"
+    assert f"…and {64 - len(shown)} more" in embed["description"]
+    (attached,) = followup.params["files"]
+    assert attached["filename"] == "decklist.txt"
+    assert attached["text"] == "".join(f"1 {a.match.name}\n" for a in answers)
+
+
 async def test_twenty_photos_at_once_are_all_in_flight_together(
     standin: DiscordStandin, engine: FakeEngine, group: BotGroup
 ) -> None:
@@ -376,4 +407,3 @@ async def test_feedback_records_the_posters_pick_where_the_admin_turned_it_on(tm
     finally:
         await group.stop(grace_seconds=5)
         await standin.stop()
-

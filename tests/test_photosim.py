@@ -201,3 +201,48 @@ def test_augment_crop_slips_a_side_to_show_table(monkeypatch: pytest.MonkeyPatch
     assert (whiteness(0.0) < 0.5).mean() <= 0.05  # a rare shadow at most
     slipped = whiteness(100.0)  # x hardness 0.01: every view
     assert 0.15 <= (slipped < 0.5).mean() <= 0.6  # about a third move a side in by over 3%
+
+
+def _distinct_cards(count: int) -> list[np.ndarray]:
+    return [marked_card(seed) for seed in range(count)]
+
+
+@pytest.mark.parametrize(("scene", "count"), [("binder", 9), ("spread", 40), ("fan", 5), ("columns", 21)])
+def test_arranged_scenes_hold_every_card(scene: str, count: int) -> None:
+    config = PhotoSimConfig(size=(1600, 1200), max_cards=count, scene=scene, hardness=0.0)
+    photo = simulate_photo(_distinct_cards(count), np.random.default_rng(3), config)
+    assert sorted(photo.card_indices) == list(range(count))
+    assert len(photo.title_visible) == count
+    for quad in photo.quads:
+        assert (quad >= 0).all() and (quad[:, 0] < 1600).all() and (quad[:, 1] < 1200).all()
+
+
+def test_binder_and_spread_cards_do_not_overlap() -> None:
+    for scene, count in (("binder", 9), ("spread", 40)):
+        photo = simulate_photo(_distinct_cards(count), np.random.default_rng(8),
+                               PhotoSimConfig(max_cards=count, scene=scene, hardness=0.0))
+        assert min(photo.visible_fraction) > 0.97
+        assert min(photo.title_visible) > 0.97
+
+
+def test_cascaded_columns_show_only_title_bars() -> None:
+    """Each card but the last of its column shows 10-20% of itself, its title bar whole."""
+    photo = simulate_photo(_distinct_cards(21), np.random.default_rng(2),
+                           PhotoSimConfig(max_cards=21, scene="columns", hardness=0.0))
+    visible = np.array(photo.visible_fraction)
+    covered = visible < 0.5
+    assert covered.sum() == 21 - 3  # three columns of seven; the last of each lies open
+    assert ((visible[covered] > 0.07) & (visible[covered] < 0.25)).all()
+    assert min(photo.title_visible) > 0.9
+
+
+def test_fanned_cards_hide_most_titles_but_the_top_ones() -> None:
+    photo = simulate_photo(_distinct_cards(5), np.random.default_rng(1),
+                           PhotoSimConfig(max_cards=5, scene="fan", hardness=0.0))
+    assert photo.title_visible[-1] > 0.95  # the card on top
+    assert min(photo.title_visible) < 0.9
+
+
+def test_unknown_scene_is_refused() -> None:
+    with pytest.raises(ValueError, match="scene"):
+        PhotoSimConfig(scene="pile")

@@ -44,6 +44,17 @@ async def test_identify_raw_body_returns_every_card_with_links_and_quads() -> No
     assert body["engine"] == {"generation": 1, "model_version": "fake-1", "index_version": "fake-1-index"}
 
 
+async def test_identify_returns_the_decklist_of_a_spread() -> None:
+    async with serving(await app_for(FakeRecognizer(cards=40))) as client:
+        resp = await client.post("/identify", data=png_bytes(640, 480), headers={"Content-Type": "image/png"})
+        body = await resp.json()
+    assert len(body["cards"]) == 40
+    deck = body["decklist"]
+    assert deck["text"] == "14 Lightning Bolt\n13 Counterspell\n13 Llanowar Elves\n"
+    assert deck["cards"] == 40 and deck["unsure"] == 1
+    assert deck["entries"][0] == {"count": 14, "name": "Lightning Bolt", "unsure": 1}
+
+
 async def test_identify_multipart_form_field() -> None:
     async with serving(await app_for()) as client:
         form = aiohttp.FormData()

@@ -67,8 +67,8 @@ async def open_page(tmp_path: Path, url: str) -> AsyncIterator[Any]:
             await context.close()
 
 
-async def served_app(token: str | None = None):
-    holder = EngineHolder(lambda: FakeRecognizer())
+async def served_app(token: str | None = None, cards: int = 1):
+    holder = EngineHolder(lambda: FakeRecognizer(cards=cards))
     await holder.reload()
     return create_app(holder, ServiceSettings(), token)
 
@@ -110,6 +110,37 @@ async def test_upload_shows_outline_crop_and_answers(tmp_path: Path) -> None:
             await page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
             print(f"screenshot: {shot}")
+
+
+async def test_deck_spread_shows_an_importable_decklist(tmp_path: Path) -> None:
+    async with serving(await served_app(cards=40)) as client:
+        async with open_page(tmp_path, str(client.make_url("/"))) as page:
+            await page.set_input_files(
+                "#file", files=[{"name": "spread.jpg", "mimeType": "image/jpeg", "buffer": table_photo()}]
+            )
+            await page.wait_for_selector("#decklist:not([hidden])")
+            expected = "14 Lightning Bolt\n13 Counterspell\n13 Llanowar Elves\n"
+            assert await page.text_content("#decklist-text") == expected
+            summary = await page.inner_text("#decklist-summary")
+            assert summary.startswith("40 cards, 3 different.") and "Not sure about: Lightning Bolt." in summary
+            assert await page.locator("#results li.card").count() == 40
+            assert await page.get_attribute("#decklist-download", "download") == "decklist.txt"
+            async with page.expect_download() as download_info:
+                await page.click("#decklist-download")
+            download = await download_info.value
+            assert download.suggested_filename == "decklist.txt"
+            assert Path(await download.path()).read_text() == expected
+            await page.screenshot(path=str(tmp_path / "decklist.png"), full_page=True)
+
+
+async def test_one_card_shows_no_decklist(tmp_path: Path) -> None:
+    async with serving(await served_app()) as client:
+        async with open_page(tmp_path, str(client.make_url("/"))) as page:
+            await page.set_input_files(
+                "#file", files=[{"name": "table.jpg", "mimeType": "image/jpeg", "buffer": table_photo()}]
+            )
+            await page.wait_for_selector("#results li.card")
+            assert not await page.is_visible("#decklist")
 
 
 async def test_bad_file_shows_the_servers_message(tmp_path: Path) -> None:

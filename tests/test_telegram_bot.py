@@ -19,8 +19,11 @@ from engine.errors import EngineBusy, ImageError, ImageTooLarge
 from tests.bot_engine import (
     CATALOG,
     FakeEngine,
+    DECK_TEXT,
     answer,
     card_photo,
+    deck_answers,
+    long_deck_answers,
 )
 from tests.standin_log import Call
 from tests.telegram_standin import BOT_USER, TOKEN, TelegramStandin
@@ -296,6 +299,30 @@ async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) ->
         await group.stop(grace_seconds=5)
         await standin.stop()
     assert not standin.log.named("getUpdates")
+
+
+async def test_binder_page_gets_a_decklist(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
+    photo = engine.teach(card_photo("Binder", seed=41), *deck_answers())
+    standin.push({"message": standin.message(1041, 541, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1041))
+    text = call.params["text"]
+    assert text.startswith("I see 9 cards, 4 different:")
+    assert f"<pre>{DECK_TEXT.rstrip()}</pre>" in text  # the list pastes as is into Arena/Moxfield
+    assert "Not sure about: Lightning Helix." in text
+
+
+async def test_long_decklist_goes_as_a_text_file(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
+    answers = long_deck_answers()
+    photo = engine.teach(card_photo("Spread", seed=42), *answers)
+    standin.push({"message": standin.message(1042, 542, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1042, "sendDocument"))
+    document = call.params["document"]
+    assert document["filename"] == replies.DECKLIST_FILE
+    lines = document["text"].splitlines()
+    assert len(lines) == 64 and lines[0] == f"1 {answers[0].match.name}"
+    assert call.params["caption"].startswith("I see 64 cards:")
+    assert len(call.params["caption"]) <= 1024
+    assert not [c for c in standin.log.calls if reply_to(1042)(c)]  # no over-long message attempted
 
 
 async def test_feedback_in_a_consenting_group_only(tmp_path: Path) -> None:

@@ -82,15 +82,24 @@ def _cloth(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return colour * (0.65 + 0.3 * weave + 0.3 * folds)[..., None]
 
 
+def _binder(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A binder page behind its pockets: dark card stock, black to navy or grey."""
+    colour = rng.uniform(0.03, 0.3) * rng.uniform([0.8, 0.8, 0.8], [1.0, 1.0, 1.25]).astype(np.float32)
+    grain = fractal_noise(rng, height, width, octaves=3, base=8)
+    return colour * (0.9 + 0.2 * grain)[..., None]
+
+
 BACKGROUNDS: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
-    "wood": _wood, "playmat": _playmat, "paper": _paper, "cloth": _cloth,
+    "wood": _wood, "playmat": _playmat, "paper": _paper, "cloth": _cloth, "binder": _binder,
 }
+TABLES = {"wood": 0.25, "playmat": 0.4, "paper": 0.2, "cloth": 0.15}
+"""The surfaces a random background is drawn from, and how often."""
 
 
 def make_background(rng: np.random.Generator, width: int, height: int, kind: str | None = None) -> np.ndarray:
     """A random (or the named) surface as float32 RGB (height, width, 3), about [0, 1]."""
     if kind is None:
-        kind = str(rng.choice(list(BACKGROUNDS), p=[0.25, 0.4, 0.2, 0.15]))
+        kind = str(rng.choice(list(TABLES), p=list(TABLES.values())))
     if kind not in BACKGROUNDS:
         raise ValueError(f"unknown background {kind!r}; choose from {', '.join(BACKGROUNDS)}")
     scale = min(1.0, WORK_SIZE / max(width, height))

@@ -33,6 +33,8 @@ class TrueCard:
     quad: np.ndarray
     face: int = 0
     visible: float = 1.0
+    title_visible: float = 1.0
+    """Share of its title bar in view: a card showing its name can be named even when hidden."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,9 @@ def simulated_queries(
         photo = simulate_photo(images, rng, sim)
         truths = [
             TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q),
-                     items[int(picks[k])].entry.face, visible)
-            for q, k, visible in zip(photo.quads, photo.card_indices, photo.visible_fraction)
+                     items[int(picks[k])].entry.face, visible, title)
+            for q, k, visible, title in zip(photo.quads, photo.card_indices, photo.visible_fraction,
+                                            photo.title_visible)
         ]
         yield Query(encode_jpeg(photo.image, int(rng.integers(70, 95))), truths, label=f"sim-{i}")
 

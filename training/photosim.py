@@ -23,6 +23,9 @@ SKIN_TONES = np.array([[0.95, 0.78, 0.66], [0.87, 0.67, 0.53], [0.72, 0.52, 0.38
                        [0.55, 0.38, 0.26], [0.38, 0.26, 0.18]], np.float32)
 CORNER_RADIUS = 0.045  # of the card width
 MIN_VISIBLE = 0.08  # a card showing less than this is left out of the scene and its truth
+SCENES = ("mixed", "binder", "spread", "fan", "columns")
+BINDER_COLUMNS = 3
+COLUMN_SHOWING = (0.1, 0.2)  # share of each cascaded card's height in view: its title bar
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,15 @@ class PhotoSimConfig:
     max_cards: int = 1
     occlusion: bool = True
     finger_chance: float = 0.3  # of a finger over a card, at hardness 1 (scaled with hardness)
+    scene: str = "mixed"
+    """How the cards lie: "mixed" (one card, or a random arrangement of 2 to max_cards), or all
+    `max_cards` in one arrangement: "binder" (a 3-column page of pockets under glossy plastic),
+    "spread" (a deck laid out in rows of 8), "fan" (a hand), "columns" (cascaded deck columns
+    of about 7, each card showing only its top 10-20%)."""
 
     def __post_init__(self) -> None:
+        if self.scene not in SCENES:
+            raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
         if len(self.size) != 2 or min(self.size) < 64:
             raise ValueError(f"size must be (width, height), each at least 64 px, got {self.size}")
         if not 0 < self.scale[0] <= self.scale[1] <= 2:
@@ -65,6 +75,8 @@ class SimulatedPhoto:
     quads: list[np.ndarray] = field(default_factory=list)
     card_indices: list[int] = field(default_factory=list)
     visible_fraction: list[float] = field(default_factory=list)
+    title_visible: list[float] = field(default_factory=list)
+    """Per card, the share of its title bar in view (scenelayout.TITLE_BAND)."""
 
 
 def _check_card(card: np.ndarray, what: str) -> None:
@@ -179,6 +191,8 @@ def _choose_layout(rng: np.random.Generator, cards: Sequence[np.ndarray], config
     count = min(len(cards), config.max_cards)
     indices = [int(i) for i in rng.permutation(len(cards))[:count]]
     shapes = [card.shape for card in cards]
+    if config.scene != "mixed":
+        return _arranged(rng, shapes, indices, config, table)
     if count == 1:
         min_in_frame = 0.6 if rng.random() < 0.15 * config.hardness else 0.999
         return layout.scatter_layout(rng, shapes, indices, table, config.size, config.scale, config.rotation,
@@ -191,6 +205,21 @@ def _choose_layout(rng: np.random.Generator, cards: Sequence[np.ndarray], config
     scale = (config.scale[0], max(config.scale[0], min(config.scale[1], 1.4 / np.sqrt(count))))
     return layout.scatter_layout(rng, shapes, indices, table, config.size, scale, config.rotation,
                                  max_overlap=0.05 + 0.15 * config.hardness, min_in_frame=0.85)
+
+
+def _arranged(rng: np.random.Generator, shapes: list[tuple[int, ...]], indices: list[int], config: PhotoSimConfig,
+              table: np.ndarray) -> list[layout.Placement]:
+    """The placements of a set arrangement (`PhotoSimConfig.scene`); all cards, or none if they
+    cannot fit."""
+    if config.scene == "binder":
+        return layout.grid_layout(rng, shapes, indices, table, config.size, BINDER_COLUMNS, (1.03, 1.07), 0.8)
+    if config.scene == "spread":
+        cols = min(len(indices), 8)
+        return layout.grid_layout(rng, shapes, indices, table, config.size, cols, (1.05, 1.2), 2.5)
+    if config.scene == "columns":
+        columns = max(1, round(len(indices) / 7))
+        return layout.columns_layout(rng, shapes, indices, table, config.size, columns, COLUMN_SHOWING)
+    return layout.group_layout(rng, shapes, indices, table, config.size, config.scale, config.rotation, "fan")
 
 
 def simulate_photo(cards: Sequence[np.ndarray], rng: np.random.Generator,
@@ -214,12 +243,13 @@ def simulate_photo(cards: Sequence[np.ndarray], rng: np.random.Generator,
             break
         placements = [p for p, k in zip(placements, keep) if k]
 
-    scene = make_background(rng, width, height)
+    binder = config.scene == "binder"
+    scene = make_background(rng, width, height, "binder" if binder else None)
     shadow_dir = rng.uniform(0, 2 * np.pi)
     for placement in placements:
         card = cards[placement.index]
         long_side = float(np.linalg.norm(placement.quad[2] - placement.quad[0])) * 0.82
-        sleeved = rng.random() < 0.4 * hardness
+        sleeved = binder or rng.random() < 0.4 * hardness  # a binder's pocket is a sleeve
         rgb, alpha, to_layer = _card_layer(card, rng, hardness, sleeved, long_side)
         lift = rng.uniform(1, 4) * unit
         _composite(scene, rgb, alpha, placement.homography @ np.linalg.inv(to_layer),
@@ -228,10 +258,14 @@ def simulate_photo(cards: Sequence[np.ndarray], rng: np.random.Generator,
                    shadow_blur=lift * 1.5)
     if finger is not None:
         _draw_finger(scene, finger, rng, unit)
-    glossy = np.where(labels >= 0, 1.0, 0.25).astype(np.float32)
+    if binder:  # the page's clear plastic over everything: haze and a reflection band
+        scene = sleeve_sheen(scene, rng, max(hardness, 0.5))
+    glossy = np.where((labels >= 0) | binder, 1.0, 0.25).astype(np.float32)
     image = camera_pipeline(scene, rng, hardness, glossy=glossy)
+    titles = layout.title_visible_fractions(placements, labels, [card.shape for card in cards])
     return SimulatedPhoto(image=image, quads=[p.quad.copy() for p in placements],
-                          card_indices=[p.index for p in placements], visible_fraction=fractions)
+                          card_indices=[p.index for p in placements], visible_fraction=fractions,
+                          title_visible=titles)
 
 
 def _crop_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

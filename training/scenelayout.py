@@ -17,6 +17,9 @@ import numpy as np
 LABEL_SCALE = 4  # visibility is measured on a label map this many times smaller than the frame
 OCCLUDER = -2
 EMPTY = -1
+TITLE_BAND = ((0.06, 0.035), (0.94, 0.095))
+"""Where a card's name is printed, as (left, top), (right, bottom) shares of the card image: the
+title bar that stays in view when cards are cascaded."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,74 @@ def group_layout(rng: np.random.Generator, shapes: list[tuple[int, ...]], indice
     return []
 
 
+def _fitted(placements_at, table: np.ndarray, size: tuple[int, int], long_side: float, short: float,
+            margin: float = 0.02) -> list[Placement]:
+    """`placements_at(centre, long_side)`, shrunk until every corner lies in the frame."""
+    width, height = size
+    for _attempt in range(30):
+        centre = image_to_plane(table, np.array([(width - 1) / 2, (height - 1) / 2]))
+        placed = placements_at(centre, long_side)
+        corners = np.concatenate([p.quad for p in placed])
+        lo, hi = margin * np.array(size), (1 - margin) * np.array(size)
+        if (corners.min(0) >= lo).all() and (corners.max(0) <= hi).all() and all(
+                _is_sane(p.quad, 0.02 * short) for p in placed):
+            return placed
+        long_side *= 0.92
+    return []
+
+
+def grid_layout(rng: np.random.Generator, shapes: list[tuple[int, ...]], indices: list[int], table: np.ndarray,
+                size: tuple[int, int], cols: int, gap: tuple[float, float], jitter_deg: float) -> list[Placement]:
+    """Cards in rows of `cols`: a binder page's pockets (3 x 3, little gap) or a deck spread out
+    on a table (5 x 8), as large as the frame allows; `gap` is the pitch range over a card's size."""
+    short = min(size)
+    rows = int(np.ceil(len(indices) / cols))
+    base_angle = np.deg2rad(rng.normal(0, 2)) + (np.pi / 2 if rng.random() < 0.1 else 0.0)
+    unit = np.array([np.cos(base_angle), np.sin(base_angle)])
+    normal = np.array([-unit[1], unit[0]])
+    pitch = rng.uniform(*gap)
+    jitter = [(np.deg2rad(rng.normal(0, jitter_deg)), rng.normal(0, 0.01, 2)) for _ in indices]
+
+    def at(centre: np.ndarray, long_side: float) -> list[Placement]:
+        out = []
+        for i, (index, (turn, nudge)) in enumerate(zip(indices, jitter)):
+            u, v = (i % cols) - (cols - 1) / 2, (i // cols) - (rows - 1) / 2
+            offset = pitch * (u * 0.716 * unit + v * normal) + nudge
+            out.append(_placement(index, shapes[index], table, long_side, base_angle + turn,
+                                  centre + offset * long_side))
+        return out
+
+    return _fitted(at, table, size, rng.uniform(0.8, 1.0) * short, short)
+
+
+def columns_layout(rng: np.random.Generator, shapes: list[tuple[int, ...]], indices: list[int], table: np.ndarray,
+                   size: tuple[int, int], columns: int, showing: tuple[float, float]) -> list[Placement]:
+    """Deck columns as players lay a cube draft or a deck out: each card slides down over the one
+    before, leaving `showing` (a share of its height: its title bar) of it in view; the last
+    card of each column shows whole."""
+    short = min(size)
+    per_column = int(np.ceil(len(indices) / columns))
+    base_angle = np.deg2rad(rng.normal(0, 1.5))
+    unit = np.array([np.cos(base_angle), np.sin(base_angle)])
+    normal = np.array([-unit[1], unit[0]])
+    steps = rng.uniform(*showing, len(indices))
+    pitch = rng.uniform(1.03, 1.12)
+    drift = [(np.deg2rad(rng.normal(0, 1.0)), rng.normal(0, 0.01)) for _ in indices]
+
+    def at(centre: np.ndarray, long_side: float) -> list[Placement]:
+        out = []
+        height = 1 + steps[:per_column].sum()
+        for i, (index, (turn, sideways)) in enumerate(zip(indices, drift)):
+            col, row = divmod(i, per_column)
+            down = steps[col * per_column:i].sum() - (height - 1) / 2
+            offset = ((col - (columns - 1) / 2) * pitch * 0.716 + sideways) * unit + down * normal
+            out.append(_placement(index, shapes[index], table, long_side, base_angle + turn,
+                                  centre + offset * long_side))
+        return out
+
+    return _fitted(at, table, size, rng.uniform(0.9, 1.2) * short, short)
+
+
 def finger_for(rng: np.random.Generator, target: Placement, size: tuple[int, int]) -> Finger:
     """A finger reaching from the nearest frame edge to a point a little inside the card's edge."""
     width, height = size
@@ -210,4 +281,28 @@ def visible_fractions(placements: list[Placement], labels: np.ndarray) -> list[f
     for position, placement in enumerate(placements):
         area = abs(cv2.contourArea((placement.quad / LABEL_SCALE).astype(np.float32)))
         fractions.append(float(min(1.0, counts[position] / area)) if area > 0 else 0.0)
+    return fractions
+
+
+def title_band(quad: np.ndarray, card_shape: tuple[int, ...]) -> np.ndarray:
+    """(4, 2) corners in the photo of the title bar (`TITLE_BAND`) of a card placed at `quad`."""
+    height, width = card_shape[:2]
+    (x0, y0), (x1, y1) = TITLE_BAND
+    band = np.array([[x0 * width, y0 * height], [x1 * width, y0 * height],
+                     [x1 * width, y1 * height], [x0 * width, y1 * height]])
+    homography = cv2.getPerspectiveTransform(card_corners(card_shape), np.asarray(quad, np.float32))
+    return project(homography, band)
+
+
+def title_visible_fractions(placements: list[Placement], labels: np.ndarray,
+                            shapes: list[tuple[int, ...]]) -> list[float]:
+    """Per card: share of its title bar (`TITLE_BAND`) that is in frame and not covered."""
+    fractions = []
+    for position, placement in enumerate(placements):
+        band = title_band(placement.quad, shapes[placement.index]) / LABEL_SCALE
+        mask = np.zeros(labels.shape, np.uint8)
+        cv2.fillConvexPoly(mask, np.round(band).astype(np.int32), 1)
+        area = abs(cv2.contourArea(band.astype(np.float32)))
+        shown = np.count_nonzero((labels == position) & (mask > 0))
+        fractions.append(float(min(1.0, shown / area)) if area > 0 else 0.0)
     return fractions

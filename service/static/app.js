@@ -35,6 +35,7 @@ function showPhoto(file) {
   $("stage").hidden = false;
   $("overlay").replaceChildren();
   $("results").replaceChildren();
+  $("decklist").hidden = true;
   return img.decode().catch(() => undefined);
 }
 
@@ -54,6 +55,23 @@ function drawOutlines(body) {
     label.textContent = String(i + 1);
     svg.append(poly, label);
   });
+}
+
+function showDecklist(deck) {
+  // Counts per name in the plain text deck sites import; only worth showing for several cards.
+  const box = $("decklist");
+  box.hidden = !deck || deck.cards < 2;
+  if (box.hidden) return;
+  const names = deck.entries.length;
+  const unsure = deck.entries.filter((e) => e.unsure).map((e) => e.name);
+  $("decklist-summary").textContent = `${deck.cards} cards, ${names} different.` +
+    (unsure.length ? ` Not sure about: ${unsure.join(", ")}. Check those before importing.` : "");
+  $("decklist-text").textContent = deck.text;
+  const link = $("decklist-download");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([deck.text], { type: "text/plain" }));
+  $("decklist-copy").onclick = () => navigator.clipboard.writeText(deck.text)
+    .then(() => setStatus("Decklist copied."), () => setStatus("Could not copy: select the list and copy it.", true));
 }
 
 function cropCanvas(img, quad, imageSize) {
@@ -170,6 +188,7 @@ async function identify(file) {
     return;
   }
   drawOutlines(body);
+  showDecklist(body.decklist);
   const img = $("photo");
   $("results").replaceChildren(...body.cards.map((c, i) => renderCard(c, i, img, body.image_size)));
   const n = body.cards.length;

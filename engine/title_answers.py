@@ -1,0 +1,119 @@
+"""Naming covered cards by their printed title alone.
+
+In a cascaded deck column only the last card lies open; the others show their title bar and
+little else, so the embedding has nothing to match. `engine.title_strips` finds those bars above
+each answered card, `engine.title_read` reads each one and fuzzy-matches the reading against the
+catalog's names, and this module turns a reading into an answer: a name with a confidence. The
+printing can't be told from a title (every printing of a name spells it alike), so the answer
+carries a representative printing flagged `printing_known=False`, which replies and decklists
+respect by naming the card without a set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.title_read import TITLE_COLUMNS, TitleReader
+from engine.title_strips import STRIP_WIDTH, TitleStrip, find_title_strips
+from engine.types import CardAnswer, CardMatch, Quad
+
+MIN_MATCH = 0.7
+"""A reading whose best name scores under this names nothing: bands of art, the frame's edge
+and unreadable blur read as a few letters that only loosely spell some name. Misread but real
+titles stay above 0.8 (`engine.title_read.AGREES`)."""
+
+CONFIDENCE = (-9.0, 9.0, 8.0)
+"""Logistic weights (bias, match score, margin over the second name) of a title-only answer's
+confidence, set by hand rather than fitted (too few title answers yet to fit three weights):
+an exact reading well clear of any other name is sure, a reading that only loosely spells its
+name (score 0.7-0.85) or spells two names nearly alike (margin under ~0.15) is not. Checked on
+simulated cascaded columns (bench/results/decks-2026-12-06.txt, "by title alone"): the sure
+ones were right."""
+
+STROKE_GRADIENT, LETTERING_SHARE = 35.0, 0.02
+"""A pixel on a letter's stroke has a horizontal grey-level gradient over this; a band with
+lettering has at least this share of such pixels (measured on simulated columns and spreads at
+1600x1200: titles 0.03-0.27, bands of a spread between cards mostly 0-0.006)."""
+
+RIVALS = 3
+"""Other names a reading may spell that an unsure answer offers as alternatives."""
+
+
+def title_confidence(score: float, margin: float) -> float:
+    """Calibrated chance that a reading scoring `score` (0-1) for its best name, `margin` above
+    the next name, names the card rightly."""
+    bias, w_score, w_margin = CONFIDENCE
+    return 1.0 / (1.0 + math.exp(-(bias + w_score * score + w_margin * margin)))
+
+
+def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: float, reader: TitleReader,
+                  catalog: Catalog, unsure_below: float) -> list[CardAnswer]:
+    """Answers by name for the covered cards whose title bars show above the open cards.
+
+    `image` is the decoded photo and `open_quads` the answered cards' outlines in its pixels
+    (TL, TR, BR, BL); `scale` maps original-photo pixels to decoded ones. Each answer's quad is
+    the covered card's whole outline in original pixels, where the card lies under the others.
+    A column is read from the open card up and given up at its first band without lettering:
+    above a card of a spread or a binder page lies table or another card's art, never a title,
+    and reading those bands would cost ~50 ms each for nothing.
+    """
+    answers = []
+    ended: set[int] = set()
+    for strip in find_title_strips(image, [np.asarray(q, np.float64) for q in open_quads]):
+        if strip.below in ended:
+            continue
+        text = title_text(strip)
+        if not has_lettering(text):
+            ended.add(strip.below)
+            continue
+        ranked = reader.match(reader.read(text), RIVALS + 1)
+        if not ranked or ranked[0][1] < MIN_MATCH:
+            continue
+        (name, score), rest = ranked[0], ranked[1:]
+        printings = [catalog.lookup(n, 1) for n, _ in ranked]
+        if not printings[0]:
+            continue  # the reader's names come from this catalog; a stale reader may differ
+        margin = score - (rest[0][1] if rest else 0.0)
+        confidence = title_confidence(score, margin)
+        quad: Quad = tuple((float(x) / scale, float(y) / scale) for x, y in strip.card)  # type: ignore[assignment]
+        answers.append(CardAnswer(
+            match=_scored(printings[0][0], score),
+            confidence=confidence,
+            unsure=confidence < unsure_below,
+            quad=quad,
+            alternatives=tuple(_scored(p[0], s) for p, (_, s) in zip(printings[1:], rest) if p),
+            printing_known=False,
+        ))
+    return answers
+
+
+def title_text(strip: TitleStrip) -> np.ndarray:
+    """The name's part of a strip's band: its columns only, the band's full height.
+
+    Not `engine.title_read.warp_strip` of the card's outline: the strip's top edge is often the
+    title bar's own border rather than the card's edge, ~3% of a card lower, and the name's
+    rows measured from it would cut the letters in half."""
+    left, right = TITLE_COLUMNS
+    return strip.crop[:, int(left * STRIP_WIDTH):int(right * STRIP_WIDTH)]
+
+
+def has_lettering(text: np.ndarray) -> bool:
+    """Whether a band holds letters: enough sharp vertical strokes across its middle rows.
+    Table and the plain bars of a card's frame have none; a simulated title, even blurred, has
+    3-27% of such pixels, a spread's bands between cards under 1%."""
+    grey = cv2.cvtColor(text, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    strokes = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
+    rows = grey.shape[0]
+    middle = strokes[int(0.15 * rows):int(0.85 * rows)]
+    return middle.size > 0 and float((middle > STROKE_GRADIENT).mean()) >= LETTERING_SHARE
+
+
+def _scored(match: CardMatch, score: float) -> CardMatch:
+    """The catalog's representative printing carrying the reading's score, not lookup's."""
+    return dataclasses.replace(match, score=score)

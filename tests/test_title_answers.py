@@ -1,0 +1,83 @@
+"""Covered cards named by their title alone: a cascaded column of generated cards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.title_answers import MIN_MATCH, covered_cards, title_confidence
+from engine.title_read import TitleReader
+from engine.title_strips import find_title_strips
+from engine.types import CardMatch
+from training.cardgen import random_spec, render_card
+from training.photosim import PhotoSimConfig, simulate_photo
+
+NAMES = ["Lightning Bolt", "Grizzly Bears", "Serra Angel", "Llanowar Elves", "Counterspell", "Shivan Dragon",
+         "Giant Growth", "Dark Ritual", "Wrath of God", "Sol Ring", "Swords to Plowshares", "Birds of Paradise"]
+TITLE_BAR = 0.12
+"""Of a rendered card's height from its top: the title bar, blanked to make a card unreadable."""
+
+
+class _Catalog:
+    """The one `Catalog` call `covered_cards` makes: a name's representative printing."""
+
+    def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
+        if query not in NAMES:
+            return []
+        number = str(NAMES.index(query) + 1)
+        return [CardMatch(f"id-{number}", query, "tst", "Test", number, "https://example.org", None, 1.0)][:limit]
+
+
+def _column(seed: int, blank_titles: bool = False, names: list[str] = NAMES):  # type: ignore[no-untyped-def]
+    """Two cascaded columns of the 12 named cards on a table: the photo, the open cards'
+    outlines, and the covered cards (name, outline) whose title bars show."""
+    rng = np.random.default_rng(seed)
+    cards = [render_card(random_spec(name, rng, frame="normal"))[:, :, :3].copy() for name in names]
+    if blank_titles:
+        for card in cards:
+            card[: int(TITLE_BAR * card.shape[0])] = (40, 40, 40)
+    sim = PhotoSimConfig(size=(1400, 1050), max_cards=len(cards), scene="columns", hardness=0.0)
+    photo = simulate_photo(cards, rng, sim)
+    open_quads = [q for q, v in zip(photo.quads, photo.visible_fraction) if v >= 0.85]
+    covered = [(names[i], q) for q, i, v, t in zip(photo.quads, photo.card_indices, photo.visible_fraction,
+                                                    photo.title_visible) if v < 0.85 and t >= 0.9]
+    return photo.image, open_quads, covered
+
+
+@pytest.fixture(scope="module")
+def reader() -> TitleReader:
+    return TitleReader(NAMES)
+
+
+def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader) -> None:
+    image, open_quads, covered = _column(3)
+    assert len(open_quads) == 2 and len(covered) >= 8
+    answers = covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    named = []
+    for name, quad in covered:
+        top = quad[:2].mean(axis=0)
+        height = float(np.linalg.norm(quad[3] - quad[0]))
+        near = [a for a in answers if np.linalg.norm(np.asarray(a.quad)[:2].mean(axis=0) - top) < 0.1 * height]
+        named += [name] if any(a.match.name == name for a in near) else []
+    assert len(named) >= len(covered) - 1, (named, [n for n, _ in covered])
+    assert all(not a.printing_known for a in answers)
+    assert {a.match.name for a in answers} <= {n for n, _ in covered}  # never the open card, never a stray
+    sure = [a for a in answers if not a.unsure]
+    assert sure and all(a.match.score >= 0.9 for a in sure)
+
+
+@pytest.mark.parametrize("blank,names", [
+    (True, NAMES),  # title bars painted over: no lettering
+    (False, [f"Qwpx Zvrk {chr(65 + i)}" for i in range(len(NAMES))]),  # legible, but no name of the catalog
+])
+def test_strips_with_no_legible_name_give_no_answer(reader: TitleReader, blank: bool, names: list[str]) -> None:
+    image, open_quads, covered = _column(3, blank_titles=blank, names=names)
+    assert len(open_quads) == 2 and covered
+    assert find_title_strips(image, open_quads)  # there are strips to read
+    assert covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6) == []  # type: ignore[arg-type]
+
+
+def test_a_weak_or_ambiguous_reading_is_never_sure() -> None:
+    assert title_confidence(1.0, 0.5) >= 0.9
+    assert title_confidence(MIN_MATCH, 0.3) < 0.6  # loosely spelt
+    assert title_confidence(0.95, 0.02) < 0.6  # spells two names nearly alike
