@@ -7,6 +7,9 @@ Photos: simulated single-card 12 MP (4000×3000) or 1600×1200 photos of the rea
 as JPEG bytes through `Recognizer.identify`. Prints p50/p95 of each and the ratio. Run:
 
     .venv/bin/python -m bench.latency_ab --baseline ../prev --artifacts var/artifacts [--size 4000x3000]
+
+The baseline may also be this checkout with other engine settings, to time what one stage
+costs: `--baseline-settings '{"read_titles": false}'` (the title check off).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from bench.paths import REPO, SHARED, shared_help
 CHILD = """
 import json, sys, time
 from engine.recognizer import Recognizer
-rec = Recognizer.load(sys.argv[1])
-photos = [open(p, 'rb').read() for p in sys.argv[2:]]
+from engine.settings import EngineSettings
+rec = Recognizer.load(sys.argv[1], EngineSettings(**json.loads(sys.argv[2])))
+photos = [open(p, 'rb').read() for p in sys.argv[3:]]
 rec.identify(photos[0])
 print('ready', flush=True)
 for line in sys.stdin:
@@ -39,8 +43,8 @@ for line in sys.stdin:
 """
 
 
-def start(checkout: Path, artifacts: Path, photos: list[Path]) -> subprocess.Popen[str]:
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(artifacts), *map(str, photos)], cwd=checkout,
+def start(checkout: Path, artifacts: Path, photos: list[Path], settings: str = "{}") -> subprocess.Popen[str]:
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(artifacts), settings, *map(str, photos)], cwd=checkout,
                              env={**os.environ, "PYTHONPATH": str(checkout)}, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
@@ -58,7 +62,9 @@ def one_round(child: subprocess.Popen[str]) -> list[float]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--baseline", type=Path, required=True, help="the other checkout (a git worktree)")
+    p.add_argument("--baseline", type=Path, default=REPO, help="the other checkout (a git worktree); default: this one")
+    p.add_argument("--baseline-settings", default="{}",
+                   help='JSON of engine settings for the baseline\'s engine, e.g. \'{"read_titles": false}\'')
     p.add_argument("--artifacts", type=Path, default=REPO / "var" / "artifacts")
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans photographed"))
     p.add_argument("--size", default="4000x3000", help="photo width x height")
@@ -73,7 +79,8 @@ def main() -> int:
 
     print(f"# cardsight single-photo latency A/B, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs; "
-          f"{args.photos} simulated single-card {width}x{height} photos x {args.rounds} rounds, interleaved")
+          f"{args.photos} simulated single-card {width}x{height} photos x {args.rounds} rounds, interleaved; "
+          f"baseline {args.baseline.resolve()} with settings {args.baseline_settings}")
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         sim = PhotoSimConfig(size=(width, height))
@@ -81,7 +88,7 @@ def main() -> int:
             files.append(Path(tmp) / f"{i}.jpg")
             files[-1].write_bytes(q.data)
         children = {"this": start(REPO, args.artifacts.resolve(), files),
-                    "baseline": start(args.baseline.resolve(), args.artifacts.resolve(), files)}
+                    "baseline": start(args.baseline.resolve(), args.artifacts.resolve(), files, args.baseline_settings)}
         times: dict[str, list[float]] = {name: [] for name in children}
         for r in range(args.rounds):
             for name in list(children)[:: 1 if r % 2 == 0 else -1]:
