@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from bot.feedback import FeedbackStore, Scope, crop_card
 from bot.settings import FeedbackSettings
 from engine.recognizer import Recognizer
 from training import networks
-from training.evaluate import evaluate, folder_queries, match_detections, simulated_queries
+from training.evaluate import Query, evaluate, folder_queries, match_detections, simulated_queries
 from training.gallery import GalleryItem, read_gallery
 from training.photosim import PhotoSimConfig
 
@@ -60,7 +60,9 @@ class Correction:
     crop_jpeg: bytes
 
 
-def find_corrections(set_dir: Path, items: Sequence[GalleryItem], count: int, seed: int) -> tuple[list[Correction], int]:
+def find_corrections(
+    set_dir: Path, items: Sequence[GalleryItem], count: int, seed: int,
+) -> tuple[list[Correction], int]:
     """Corrections from `count` simulated single-card photos at full hardness; also returns
     how many cards were detected and answered at all (a card with no answer gets no buttons,
     so no pick)."""
@@ -114,7 +116,7 @@ def fine_tune(gallery: Path, shipped: Path, photos: Path, run: Path, steps: int)
     return time.perf_counter() - started
 
 
-def top1(set_dir: Path, queries, total: int | None = None) -> tuple[float, int]:
+def top1(set_dir: Path, queries: Iterable[Query], total: int | None = None) -> tuple[float, int]:
     """Top-1 (name) and the number of cards, as `cardsight eval` counts them."""
     rec = Recognizer.load(set_dir)
     try:
