@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.decklist import Decklist
+from engine.explain import png
 from service.demo_images import demo_images, point_at_demo_images
 from service.holder import EngineHolder
 from service.metrics import ServiceMetrics
@@ -56,6 +57,18 @@ async def identify(request: web.Request) -> web.Response:
         "index_version": slot.info.get("index_version"),
     }
     return web.json_response(body)
+
+
+async def explain(request: web.Request) -> web.Response:
+    """PNG of the photo's card matched to `?card=ID`, tinted where it agrees with that card
+    (green) and where not (red): `engine.explain`. The photo is sent again, as to identify."""
+    card_id = request.query.get("card", "").strip()
+    if not card_id or len(card_id) > MAX_QUERY_CHARS:
+        raise ApiError(400, "bad_query", "Say which card to explain: /explain?card=CARD_ID")
+    data = await read_image(request, request.app[SETTINGS].max_body_bytes)
+    async with request.app[HOLDER].use() as slot:
+        picture = await slot.engine.explain_async(data, card_id)
+    return web.Response(body=png(picture), content_type="image/png")
 
 
 async def demo_card_image(request: web.Request) -> web.FileResponse:
