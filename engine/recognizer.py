@@ -31,7 +31,7 @@ from engine.decode import decode_image
 from engine.detect import DetectedCard, detect_cards
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
-from engine.explain import agreement_map, overlay
+from engine.explain import agreement_map, overlay, png
 from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
@@ -382,9 +382,10 @@ class Recognizer:
         rank, _, cand = best
         return overlay(cand.crop, agreement_map(cand.crop, self.layouts.signature(cand.rows[rank])))
 
-    async def explain_async(self, data: bytes, card_id: str) -> np.ndarray:
-        """`explain` off the event loop (it decodes, detects and embeds: tens of milliseconds)."""
-        return await asyncio.to_thread(self.explain, data, card_id)
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """`explain` as PNG bytes, off the event loop (it decodes, detects and embeds: tens of
+        milliseconds); bytes, so that a remote engine (`service.client`) answers alike."""
+        return await asyncio.to_thread(lambda: png(self.explain(data, card_id)))
 
     # ---- async front ------------------------------------------------------------------
 

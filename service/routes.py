@@ -8,7 +8,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.decklist import Decklist
-from engine.explain import png
 from service.demo_images import demo_images, point_at_demo_images
 from service.holder import EngineHolder
 from service.metrics import ServiceMetrics
@@ -68,7 +67,7 @@ async def explain(request: web.Request) -> web.Response:
     data = await read_image(request, request.app[SETTINGS].max_body_bytes)
     async with request.app[HOLDER].use() as slot:
         picture = await slot.engine.explain_async(data, card_id)
-    return web.Response(body=png(picture), content_type="image/png")
+    return web.Response(body=picture, content_type="image/png")
 
 
 async def demo_card_image(request: web.Request) -> web.FileResponse:

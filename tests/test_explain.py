@@ -1,5 +1,5 @@
 """Explaining a match: the overlay marks where a crop differs from its reference, on the CLI
-(`compare --explain`) and the API (`POST /explain`) alike."""
+(`compare --explain`), the API (`POST /explain`) and through a remote engine alike."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from cardsight.cli import main
+from engine.errors import RecognizerError
 from engine.explain import agreement_map, image_signature, overlay
 from engine.settings import EngineSettings
 from engine.verify import ART_CELLS
 from service.app import create_app
+from service.client import RemoteRecognizer
 from service.holder import EngineHolder
 from service.loaders import LocalLoader
 from service.settings import ServiceSettings
@@ -68,8 +70,16 @@ async def test_explain_route_returns_a_png_of_the_answered_crop(artifacts_dir: P
             resp = await client.post("/explain", params={"card": card_id}, data=photo,
                                      headers={"Content-Type": "image/jpeg"})
             assert resp.status == 200 and resp.content_type == "image/png"
-            picture = cv2.imdecode(np.frombuffer(await resp.read(), np.uint8), cv2.IMREAD_COLOR)
+            body = await resp.read()
+            picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
             assert picture.shape == (224, 160, 3)
+            remote = RemoteRecognizer(str(client.make_url("/")).rstrip("/"))
+            try:
+                assert await remote.explain_async(photo, card_id) == body, "a split deployment explains alike"
+                with pytest.raises(RecognizerError, match="answered 500"):
+                    await remote.explain_async(photo, "no-such-card")
+            finally:
+                await remote.close()
             missing = await client.post("/explain", params={"card": "no-such-card"}, data=photo,
                                         headers={"Content-Type": "image/jpeg"})
             assert missing.status == 500 and (await missing.json())["error"]["code"] == "error"
