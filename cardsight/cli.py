@@ -19,7 +19,7 @@ from cardsight.config import ConfigError
 from engine.errors import ArtifactError, RecognizerError
 
 COMMANDS = (
-    "serve", "bot", "identify", "compare", "index", "train", "train_segmenter", "eval", "synth", "sync",
+    "serve", "bot", "identify", "compare", "index", "train", "train_segmenter", "tune", "eval", "synth", "sync",
 )
 
 NOISY_LOGGERS = ("faiss", "PIL", "matplotlib", "urllib3", "h5py", "numexpr")

@@ -36,7 +36,7 @@ def layout(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, LAYOUT_SIZE, interpolation=cv2.INTER_AREA)
 
 
-def _z_scores(layouts: np.ndarray) -> np.ndarray:
+def z_scores(layouts: np.ndarray) -> np.ndarray:
     """(N, 33, 24, 3) uint8 RGB → float32 Lab, each channel of each layout zero mean, unit variance."""
     w, h = LAYOUT_SIZE
     lab = cv2.cvtColor(np.ascontiguousarray(layouts, np.uint8).reshape(-1, w, 3), cv2.COLOR_RGB2LAB)
@@ -48,7 +48,7 @@ def _z_scores(layouts: np.ndarray) -> np.ndarray:
 
 def signatures(layouts: np.ndarray) -> np.ndarray:
     """(N, 33, 24, 3) uint8 layouts → (N, 33·24·3) int8: what an artifact set stores."""
-    z = _z_scores(layouts).reshape(len(layouts), -1)
+    z = z_scores(layouts).reshape(len(layouts), -1)
     return np.clip(np.rint(z * SIGNATURE_SCALE), -127, 127).astype(np.int8)
 
 
@@ -57,7 +57,7 @@ def similarity(query: np.ndarray, stored: np.ndarray) -> np.ndarray:
 
     The detector can't tell a card from its half turn, just as the index holds both turns.
     """
-    z = _z_scores(query[None])[0]
+    z = z_scores(query[None])[0]
     both = np.stack([z.ravel(), z[::-1, ::-1].ravel()], axis=1) / (SIGNATURE_SCALE * z.size)
     return (np.asarray(stored, np.float32) @ both).max(axis=1)
 

@@ -31,6 +31,7 @@ from engine.decode import decode_image
 from engine.detect import DetectedCard, detect_cards
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
+from engine.explain import agreement_map, overlay, png
 from engine.quad import quad_iou
 from engine.search import Searcher
 from engine.settings import EngineSettings
@@ -355,6 +356,36 @@ class Recognizer:
             return False
         threshold = self.calibrator.same_card_threshold
         return threshold is None or top_score >= threshold
+
+    def explain(self, data: bytes, card_id: str) -> np.ndarray:
+        """`engine.explain` overlay (the crop's size, RGB) of the photo's card matched to
+        `card_id`: where the crop agrees with that card's stored layout and where not.
+
+        The photo is analysed again rather than the answer's crop being kept from `identify`,
+        so the API stays stateless; the card is the detection that ranks `card_id` highest.
+        """
+        if self.layouts is None:
+            raise RecognizerError(f"{self.artifact_set.path}: built without colour layouts",
+                                  user_message="This catalog was built without colour layouts, "
+                                  "so answers can't be explained; rebuild it with `cardsight index`.")
+        found, _ = self.analyse(data)
+        best: tuple[int, float, Candidates] | None = None
+        for cand in found:
+            for rank, m in enumerate(cand.matches):
+                if m.card_id == card_id and cand.rows:
+                    if best is None or (rank, -m.score) < (best[0], -best[1]):
+                        best = (rank, m.score, cand)
+                    break
+        if best is None:
+            raise RecognizerError(f"no card in the photo matched {card_id}",
+                                  user_message="No card in this photo matched that card.")
+        rank, _, cand = best
+        return overlay(cand.crop, agreement_map(cand.crop, self.layouts.signature(cand.rows[rank])))
+
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """`explain` as PNG bytes, off the event loop (it decodes, detects and embeds: tens of
+        milliseconds); bytes, so that a remote engine (`service.client`) answers alike."""
+        return await asyncio.to_thread(lambda: png(self.explain(data, card_id)))
 
     # ---- async front ------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PROTECTED = frozenset({"identify", "search", "card", "reload"})
+PROTECTED = frozenset({"identify", "explain", "search", "card", "reload"})
 """Route names that need the bearer token when one is configured; health, metrics, the
 OpenAPI document and the try-it page stay open so probes and browsers can reach them."""
 
@@ -131,6 +131,7 @@ def create_app(
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.router.add_post("/identify", routes.identify, name="identify")
+    app.router.add_post("/explain", routes.explain, name="explain")
     app.router.add_get("/cards/search", routes.search_cards, name="search")
     app.router.add_get("/cards/{card_id}", routes.get_card, name="card")
     app.router.add_get("/health", routes.health, name="health")

@@ -58,14 +58,17 @@ class RemoteRecognizer:
             self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
         return self._session
 
-    async def _request(self, method: str, path: str, *, none_if_missing: bool = False,
+    async def _request(self, method: str, path: str, *, none_if_missing: bool = False, raw: bool = False,
                        **kwargs: Any) -> Any:
-        """JSON body of a 2xx answer (None for a 404 when allowed), else the server's typed error."""
+        """JSON body of a 2xx answer (its bytes with `raw`; None for a 404 when allowed), else
+        the server's typed error."""
         url = f"{self.base_url}{path}"
         try:
             async with self._client().request(method, url, **kwargs) as response:
                 if response.status == 404 and none_if_missing:
                     return None
+                if raw and response.status < 400:
+                    return await response.read()
                 text = await response.text()
         except asyncio.TimeoutError as exc:
             raise RequestTimeout(f"{method} {url}: no answer within {self._timeout.total}s") from exc
@@ -113,6 +116,11 @@ class RemoteRecognizer:
     async def card_async(self, card_id: str) -> CardMatch | None:
         body = await self._request("GET", f"/cards/{quote(card_id, safe='')}", none_if_missing=True)
         return None if body is None else match_from_json(body)
+
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """The remote `/explain` PNG (see `Recognizer.explain`)."""
+        return await self._request("POST", "/explain", raw=True, params={"card": card_id}, data=data,
+                                   headers={"Content-Type": "application/octet-stream"})
 
     def info(self) -> dict[str, Any]:
         """What the remote engine last reported about itself, plus where it is."""

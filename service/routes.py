@@ -58,6 +58,18 @@ async def identify(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def explain(request: web.Request) -> web.Response:
+    """PNG of the photo's card matched to `?card=ID`, tinted where it agrees with that card
+    (green) and where not (red): `engine.explain`. The photo is sent again, as to identify."""
+    card_id = request.query.get("card", "").strip()
+    if not card_id or len(card_id) > MAX_QUERY_CHARS:
+        raise ApiError(400, "bad_query", "Say which card to explain: /explain?card=CARD_ID")
+    data = await read_image(request, request.app[SETTINGS].max_body_bytes)
+    async with request.app[HOLDER].use() as slot:
+        picture = await slot.engine.explain_async(data, card_id)
+    return web.Response(body=picture, content_type="image/png")
+
+
 async def demo_card_image(request: web.Request) -> web.FileResponse:
     """A demo catalog card's generated image (only while a demo set is loaded here)."""
     card_id = request.match_info["card_id"]

@@ -118,6 +118,12 @@ class FakeRecognizer:
     async def card_async(self, card_id: str) -> CardMatch | None:
         return next((m for m in CATALOG if m.card_id == card_id), None)
 
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """A plain 160×224 PNG, white, for the card ids of CATALOG (the page swaps it in)."""
+        if not any(m.card_id == card_id for m in CATALOG):
+            raise RecognizerError(f"no card matched {card_id}", user_message="No card in this photo matched that card.")
+        return png_bytes(160, 224, (255, 255, 255))
+
     def info(self) -> dict[str, Any]:
         return {"model_version": self.version, "index_version": f"{self.version}-index",
                 "gallery_size": len(CATALOG), "queue_depth": self.in_flight}

@@ -112,6 +112,26 @@ async def test_upload_shows_outline_crop_and_answers(tmp_path: Path) -> None:
             print(f"screenshot: {shot}")
 
 
+async def test_explain_swaps_the_crop_for_the_overlay_and_back(tmp_path: Path) -> None:
+    async with serving(await served_app()) as client:
+        async with open_page(tmp_path, str(client.make_url("/"))) as page:
+            await page.set_input_files(
+                "#file", files=[{"name": "table.jpg", "mimeType": "image/jpeg", "buffer": table_photo()}]
+            )
+            await page.wait_for_selector("#results li.card")
+            await page.click("#results li.card button.explain")
+            await page.wait_for_selector("#results li.card img.explained")
+            assert await page.locator("#results li.card canvas").count() == 0
+            assert await page.inner_text("#results li.card button.explain") == "Hide explanation"
+            await page.wait_for_function("() => document.querySelector('img.explained').complete")
+            size = await page.evaluate("() => { const i = document.querySelector('img.explained');"
+                                       " return [i.naturalWidth, i.naturalHeight]; }")
+            assert size == [160, 224], "the server's PNG is what is shown"
+            await page.click("#results li.card button.explain")
+            assert await page.locator("#results li.card canvas").count() == 1
+            assert await page.locator("#results li.card img.explained").count() == 0
+
+
 async def test_deck_spread_shows_an_importable_decklist(tmp_path: Path) -> None:
     async with serving(await served_app(cards=40)) as client:
         async with open_page(tmp_path, str(client.make_url("/"))) as page:

@@ -32,6 +32,7 @@ IMPORT_NAMES = {
     "safetensors": ["safetensors"],
     "imagehash": ["imagehash"],
     "matplotlib": ["matplotlib"],
+    "optuna": ["optuna"],
 }
 """Distribution name in the `train` extra -> the modules it provides."""
 

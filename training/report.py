@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from training.evaluate import EvalResult, worst_misses
+from training.projector import EmbeddingView
 
 
-def write_report(result: EvalResult, out_dir: Path, extra: dict | None = None) -> dict:
+def write_report(result: EvalResult, out_dir: Path, extra: dict | None = None,
+                 view: EmbeddingView | None = None) -> dict:
+    """report.json and report.png in `out_dir`; with `view` (`eval --projector`) the PNG gets
+    a third row, the 2-D map of the embedding space."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {**result.summary(), **(extra or {})}
     summary["worst_misses"] = [
@@ -19,19 +23,19 @@ def write_report(result: EvalResult, out_dir: Path, extra: dict | None = None) -
         for o in worst_misses(result)
     ]
     (out_dir / "report.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    _plot(result, summary, out_dir / "report.png")
+    _plot(result, summary, out_dir / "report.png", view)
     return summary
 
 
-def _plot(result: EvalResult, summary: dict, path: Path) -> None:
+def _plot(result: EvalResult, summary: dict, path: Path, view: EmbeddingView | None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     misses = worst_misses(result, 6)
-    fig = plt.figure(figsize=(13, 7))
-    grid = fig.add_gridspec(2, 6)
+    fig = plt.figure(figsize=(13, 13 if view else 7))
+    grid = fig.add_gridspec(3 if view else 2, 6, height_ratios=(1, 1, 2) if view else None)
     ax = fig.add_subplot(grid[0, :3])
     ks = sorted(int(k) for k in summary["recall_at_k"])
     ax.plot(ks, [summary["recall_at_k"][k] for k in ks], marker="o")
@@ -62,6 +66,10 @@ def _plot(result: EvalResult, summary: dict, path: Path) -> None:
         ax.set_title(f"{o.truth.name[:18]}\n→ {o.found.matches[0].name[:18]}\n{o.confidence:.0%}",
                      fontsize=7)
         ax.axis("off")
+    if view is not None:
+        from training.projector import draw_map
+
+        draw_map(fig.add_subplot(grid[2, :]), view)
     fig.suptitle(f"top-1 {summary['top1']:.1%}  top-5 {summary['top5']:.1%}  "
                  f"detected {summary['detection_rate']:.1%}  ({summary['cards']} cards)")
     fig.tight_layout()

@@ -16,7 +16,7 @@ import os
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -117,11 +117,15 @@ def load_trained(run_dir: Path) -> CardEmbedder:
 def train(
     images: Sequence[Path], run_dir: Path, cfg: RunConfig, *, restart: bool = False,
     progress: bool = True, real: dict[int, list[Path]] | None = None, init: Path | None = None,
+    report_every: int = 0, on_report: Callable[[int, CardEmbedder], None] | None = None,
 ) -> Path:
     """Train on the gallery images (and the config's generated cards); returns the path of
     the final weights. `real` pairs gallery indices with real photos of them (extra
     positives, training/real_photos.py); `init` starts from a finished run's weights (a
-    short fine-tune of the shipped network on feedback) instead of the pretrained backbone."""
+    short fine-tune of the shipped network on feedback) instead of the pretrained backbone.
+    `on_report(step, model)` is called every `report_every` steps and after the last: how
+    `cardsight tune` scores a trial as it goes; an exception it raises (a pruned trial) ends
+    the run there."""
     run_dir.mkdir(parents=True, exist_ok=True)
     tc = cfg.train
     images = [*images, *generated_references(run_dir, tc.generated_cards, tc.seed)]
@@ -183,6 +187,8 @@ def train(
         bar.set_postfix(loss=f"{last_loss:.3f}")
         bar.update()
         done = step + 1
+        if on_report is not None and report_every and (done % report_every == 0 or done == tc.steps):
+            on_report(done, model)
         if done % tc.checkpoint_every == 0 or done == tc.steps:
             _save_atomic(
                 {"model": model.state_dict(), "optimiser": optimiser.state_dict(),

@@ -1,4 +1,5 @@
-"""`cardsight compare A B`: are two images the same card? Distance and verdict."""
+"""`cardsight compare A B`: are two images the same card? Distance and verdict, and with
+`--explain` a picture of where they agree."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("a", type=Path, help="first card photo or scan")
     p.add_argument("b", type=Path, help="second card photo or scan")
     p.add_argument("--artifacts", type=Path, help="artifact set whose model is used (default: [engine].artifacts)")
+    p.add_argument("--explain", type=Path, metavar="OUT.png",
+                   help="write A's crop tinted where it agrees (green) and differs (red) from B "
+                   "(engine/explain.py)")
     p.set_defaults(func=run)
 
 
@@ -42,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
         verdict = "same card" if similarity >= threshold else "different cards"
         print(f"similarity {similarity:.3f} (distance {1 - similarity:.3f}): {verdict} "
               f"(threshold {threshold:.3f})")
+        if args.explain:
+            from engine.explain import agreement_map, image_signature, overlay, png
+
+            args.explain.write_bytes(png(overlay(a, agreement_map(a, image_signature(b)))))
+            print(f"explanation: {args.explain}")
         return 0
     finally:
         recognizer.close()

@@ -129,9 +129,44 @@ function renderDetails(details, unsure) {
   return out;
 }
 
+async function explainCard(card, crop, button) {
+  // The crop tinted where it agrees (green) and disagrees (red) with the matched card,
+  // from POST explain?card=ID with the same photo; pressing again shows the plain crop.
+  if (button.explained) {
+    button.explained.replaceWith(crop);
+    URL.revokeObjectURL(button.explained.src);
+    button.explained = null;
+    button.textContent = "Explain";
+    return;
+  }
+  const form = new FormData();
+  form.append("image", lastFile, lastFile.name || "photo");
+  button.disabled = true;
+  try {
+    const resp = await fetch(`explain?card=${encodeURIComponent(card.card_id)}`, {
+      method: "POST", body: form, headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+    if (!resp.ok) {
+      const body = await resp.json().catch(() => null);
+      setStatus((body && body.error && body.error.message) || `The server answered ${resp.status}.`, true);
+      return;
+    }
+    const shown = el("img", { alt: `Where your card agrees (green) and differs (red) from ${card.name}`, class: "explained" });
+    shown.src = URL.createObjectURL(await resp.blob());
+    crop.replaceWith(shown);
+    button.explained = shown;
+    button.textContent = "Hide explanation";
+  } catch (err) {
+    setStatus(`Could not reach the server: ${err.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function renderCard(card, i, img, imageSize) {
   const item = el("li", { class: card.unsure ? "card unsure" : "card" });
-  item.append(cropCanvas(img, card.quad, imageSize));
+  const crop = cropCanvas(img, card.quad, imageSize);
+  item.append(crop);
   if (card.image_uri) {
     const ref = el("img", { alt: `${card.name} (matched printing)`, loading: "lazy" });
     ref.addEventListener("error", () => ref.remove());
@@ -147,6 +182,11 @@ function renderCard(card, i, img, imageSize) {
   conf.append(el("span", { class: "confidence" }, `${Math.round(card.confidence * 100)}% confident`));
   if (card.unsure) conf.append(document.createTextNode(" - not sure, maybe one of these:"));
   text.append(title, meta, conf, ...renderDetails(card.details, card.unsure));
+  if (card.printing_known) {
+    const why = el("button", { type: "button", class: "explain" }, "Explain");
+    why.addEventListener("click", () => explainCard(card, crop, why));
+    text.append(why);
+  }
   if (card.alternatives.length) {
     const alts = el("ul", { class: "alternatives" });
     for (const alt of card.alternatives) {
