@@ -32,7 +32,7 @@ from engine.settings import EngineSettings
 from engine.title_strips import find_title_strips
 from engine.types import CardAnswer
 from training import scenelayout
-from training.evaluate import VISIBLE_ENOUGH, TrueCard, match_detections, simulated_queries
+from training.evaluate import VISIBLE_ENOUGH, TrueCard, match_detections, pair_closest, simulated_queries
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, simulate_photo
 
@@ -140,12 +140,7 @@ def pair_answers(answers: tuple[CardAnswer, ...], truths: list[TrueCard]) -> lis
                 d = float(np.linalg.norm(truth.quad[:2].mean(axis=0) - top)) / height
                 if d < TOP_EDGE_TOLERANCE:
                     candidates.append((d, k, i))
-    taken: set[int] = set()
-    for _, k, i in sorted(candidates):
-        if out[k] is None and i not in taken:
-            out[k] = i
-            taken.add(i)
-    return out
+    return pair_closest(candidates, out)
 
 
 def strips_located(rec: Recognizer, items, count: int, seed: int, sim: PhotoSimConfig) -> None:

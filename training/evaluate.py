@@ -219,8 +219,13 @@ def match_detections(found: Sequence[Candidates], quads: Sequence[np.ndarray]) -
             d = float(np.linalg.norm(centre - quad.mean(axis=0)))
             if d < limit:
                 candidates.append((d / limit, i, j))
-    out: list[int | None] = [None] * len(quads)
-    taken: set[int] = set()
+    return pair_closest(candidates, [None] * len(quads))
+
+
+def pair_closest(candidates: Iterable[tuple[float, int, int]], out: list[int | None]) -> list[int | None]:
+    """Sets `out[i] = j` from (distance, i, j) candidates closest first, each i and each j once;
+    entries of `out` already set stay, and their j are taken."""
+    taken = {j for j in out if j is not None}
     for _, i, j in sorted(candidates):
         if out[i] is None and j not in taken:
             out[i] = j
