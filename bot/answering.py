@@ -11,8 +11,10 @@ import asyncio
 import dataclasses
 import contextvars
 import logging
+import secrets
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 
@@ -20,7 +22,7 @@ from bot import replies
 from bot.feedback import FeedbackStore, Scope, crop_card
 from bot.lookups import LookupQuery, Show
 from bot.ratelimit import RequestLimits
-from bot.replies import Reply, ReplyKind
+from bot.replies import Explanation, Reply, ReplyKind
 from bot.settings import BotSettings
 from engine.errors import EngineBusy, ImageError, ImageTooLarge, RecognizerError
 from engine.protocol import AsyncRecognizer
@@ -39,11 +41,59 @@ def is_image_type(content_type: str | None) -> bool:
     return content_type is None or content_type.split(";")[0].strip().lower().startswith("image/")
 
 
+class PhotoHold:
+    """Photos kept in memory (never on disk) so that the "Explain" button under their answer can
+    send them to the engine again: the engine is stateless (`Recognizer.explain` re-analyses the
+    photo) and the chat platforms do not hand the photo to a button click.
+
+    Bounded like the feedback crops (`bot.feedback`): by age, by count and, because a full-size
+    phone photo is several MB, by total bytes; the oldest go first. Used from the event loop only.
+    """
+
+    def __init__(self, minutes: float, max_photos: int, max_bytes: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = minutes * 60
+        self.max_photos = max_photos
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._held: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._bytes = 0
+
+    def hold(self, data: bytes) -> str:
+        """Keep `data`; returns the token the button carries."""
+        token = secrets.token_hex(8)
+        self._held[token] = (data, self._clock())
+        self._bytes += len(data)
+        self._drop_stale()
+        while self._held and (len(self._held) > self.max_photos or self._bytes > self.max_bytes):
+            self._drop(next(iter(self._held)))
+        return token
+
+    def get(self, token: str) -> bytes | None:
+        """The held photo, or None once it expired or was pushed out."""
+        self._drop_stale()
+        held = self._held.get(token)
+        return None if held is None else held[0]
+
+    def _drop_stale(self) -> None:
+        oldest = self._clock() - self.seconds
+        while self._held and next(iter(self._held.values()))[1] < oldest:
+            self._drop(next(iter(self._held)))
+
+    def _drop(self, token: str) -> None:
+        data, _ = self._held.pop(token)
+        self._bytes -= len(data)
+
+
 class Answerer:
     def __init__(self, engine: AsyncRecognizer, settings: BotSettings, feedback: FeedbackStore | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.feedback = feedback
+        self.photos: PhotoHold | None = None
+        if settings.explain_minutes > 0:
+            self.photos = PhotoHold(settings.explain_minutes, settings.explain_max_photos,
+                                    int(settings.explain_max_megabytes * 1_000_000))
         self.limits = RequestLimits(settings.cooldown_seconds, settings.guild_requests_per_minute)
         self.closing = False
         self._photos = 0
@@ -140,6 +190,8 @@ class Answerer:
             rid, len(data), len(ident.cards), [c.match.name for c in ident.cards],
         )
         reply = replies.from_identification(ident, self.settings.max_alternatives, self.settings.decklist_from_cards)
+        if self.photos is not None and reply.kind in (ReplyKind.FOUND, ReplyKind.UNSURE):
+            reply = dataclasses.replace(reply, explain=self.photos.hold(data))
         if scope is not None and self.feedback is not None and self.feedback.consented(scope):
             reply = await self._hold_for_feedback(reply, data, ident.cards[0].quad if ident.cards else None, scope)
         return reply
@@ -171,6 +223,35 @@ class Answerer:
         count = await asyncio.to_thread(self.feedback.forget, platform, user_id)
         log.info("req=%s feedback forget platform=%s records=%d", request_id.get(), platform, count)
         return f"Deleted {count} card photo(s) you helped me learn from." if count else "I keep no card photos of yours."
+
+    async def explain(self, token: str, card_id: str, user_key: Hashable, group_key: Hashable | None) -> Explanation:
+        """The "Explain" button: the held photo's overlay against `card_id`, or why not.
+
+        It costs the engine about what an identification costs, so it is admitted like a photo
+        (cooldown, group budget, photos in flight)."""
+        data = self.photos.get(token) if self.photos is not None else None
+        if data is None:
+            return Explanation(replies.EXPLAIN_EXPIRED)
+        refusal = self.refuse_photo(user_key, group_key)
+        if refusal is not None:
+            return Explanation(refusal.headline)
+        rid = request_id.get()
+        if self._photos >= self.settings.max_photos_in_flight:
+            return Explanation(EngineBusy.user_message)
+        self._photos += 1
+        try:
+            png = await self.engine.explain_async(data, card_id)
+            match = await self.engine.card_async(card_id)
+        except RecognizerError as exc:
+            log.info("req=%s explain refused code=%s detail=%s", rid, exc.code, exc)
+            return Explanation(exc.user_message)
+        except Exception:
+            log.exception("req=%s explain failed", rid)
+            return Explanation(RecognizerError.user_message)
+        finally:
+            self._photos -= 1
+        log.info("req=%s explained card=%s png_bytes=%d", rid, card_id, len(png))
+        return replies.explained(png, match.name if match else "that card")
 
     async def lookup(self, query: str | LookupQuery) -> Reply:
         """A name lookup; a `LookupQuery` from ``[[...]]`` may ask for a set's printing."""

@@ -16,7 +16,14 @@ import discord
 from discord import app_commands
 
 from bot.answering import Answerer, is_image_type
-from bot.discord_views import AlternativeButton, DetailsButton, PickButton, reply_embed, send_kwargs
+from bot.discord_views import (
+    AlternativeButton,
+    DetailsButton,
+    ExplainButton,
+    PickButton,
+    reply_embed,
+    send_kwargs,
+)
 from bot.feedback import Scope
 from bot.lookups import LookupQuery, bracket_lookups, parse_lookup
 from bot.replies import Reply
@@ -87,7 +94,7 @@ class CardsightDiscord(discord.AutoShardedClient):
             await self._answer_photo(interaction, image, "context_menu", poster_id=message.author.id)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AlternativeButton, DetailsButton, PickButton)
+        self.add_dynamic_items(AlternativeButton, DetailsButton, ExplainButton, PickButton)
         if self.settings.discord_sync_commands:
             synced = await self.tree.sync()
             log.info("registered %d application command(s)", len(synced))

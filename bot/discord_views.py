@@ -8,6 +8,7 @@ only to the user who clicks it, so a busy channel is not filled with rules text.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.lookups import Show
-from bot.replies import DECKLIST_FILE, DECKLIST_HINT, CardLine, Reply, ReplyKind, fitting_lines
+from bot.replies import (
+    DECKLIST_FILE,
+    DECKLIST_HINT,
+    EXPLAIN_FILE,
+    CardLine,
+    Explanation,
+    Reply,
+    ReplyKind,
+    fitting_lines,
+)
 
 if TYPE_CHECKING:
     from bot.answering import Answerer
@@ -139,6 +149,46 @@ class DetailsButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cardsi
             await interaction.response.send_message(embed=reply_embed(reply), ephemeral=True)
 
 
+EXPLAIN_PREFIX = "cardsight:explain:"
+
+
+class ExplainButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"cardsight:explain:(?P<token>[0-9a-f]{16}):(?P<card_id>[\w-]{1,80})",
+):
+    """The held photo's card tinted where it agrees with the card shown (green) and where not
+    (red), sent only to the user who asks, like "Details"; the token names the held photo."""
+
+    def __init__(self, token: str, card_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Explain", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"{EXPLAIN_PREFIX}{token}:{card_id}"))
+        self.token, self.card_id = token, card_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> ExplainButton:
+        return cls(match["token"], match["card_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        answerer: Answerer = interaction.client.answerer  # type: ignore[attr-defined]
+        async with answerer.tracked("discord", "explain"):
+            await interaction.response.defer(ephemeral=True, thinking=True)  # the engine runs again
+            explanation = await answerer.explain(
+                self.token, self.card_id, ("discord", interaction.user.id),
+                ("discord", interaction.guild_id) if interaction.guild_id else None,
+            )
+            await interaction.followup.send(**explanation_kwargs(explanation), ephemeral=True)
+
+
+def explanation_kwargs(explanation: Explanation) -> dict[str, Any]:
+    """The overlay as an attachment with its caption, or just the reason there is none."""
+    kwargs: dict[str, Any] = {"content": explanation.text}
+    if explanation.png is not None:
+        kwargs["file"] = discord.File(io.BytesIO(explanation.png), filename=EXPLAIN_FILE)
+    return kwargs
+
+
 THANKS = "Thanks! I'll learn from that photo. (/forget deletes the photos you taught me.)"
 POSTER_ONLY = "Only the person who posted the photo can confirm which card it is."
 
@@ -172,27 +222,34 @@ class PickButton(
 
 def switched_view(message: discord.Message | None, reply: Reply) -> discord.ui.View | None:
     """The buttons after switching to an alternative: the same alternatives (to flip back),
-    and a "Details" button for the card now shown."""
-    kept = [c for row in (message.components if message else []) for c in getattr(row, "children", [])
-            if isinstance(c, discord.components.Button) and c.custom_id
-            and not c.custom_id.startswith("cardsight:details:")]
+    and "Details" and "Explain" (the same held photo) for the card now shown."""
+    buttons = [c for row in (message.components if message else []) for c in getattr(row, "children", [])
+               if isinstance(c, discord.components.Button) and c.custom_id]
+    held = next((b.custom_id.split(":")[2] for b in buttons if b.custom_id.startswith(EXPLAIN_PREFIX)), None)
+    reply = dataclasses.replace(reply, explain=held)
+    kept = [b for b in buttons if not b.custom_id.startswith(("cardsight:details:", EXPLAIN_PREFIX))]
     view = discord.ui.View(timeout=None)
     if reply.details_of is not None:
         view.add_item(DetailsButton(reply.details_of))
+    if reply.explain is not None and reply.explain_of is not None:
+        view.add_item(ExplainButton(reply.explain, reply.explain_of))
     for button in kept:
         view.add_item(discord.ui.Button.from_component(button))
     return view if view.children else None
 
 
 def choices_view(reply: Reply) -> discord.ui.View | None:
-    """Details, then "Right" (where feedback is on and the answer is sure), then alternatives."""
-    details = reply.details_of
+    """Details, Explain, then "Right" (where feedback is on and the answer is sure), then
+    alternatives."""
+    details, explained = reply.details_of, reply.explain_of
     right = reply.feedback is not None and reply.kind is ReplyKind.FOUND
-    if not reply.choices and details is None and not right:
+    if not reply.choices and details is None and explained is None and not right:
         return None
     view = discord.ui.View(timeout=None)
     if details is not None:
         view.add_item(DetailsButton(details))
+    if reply.explain is not None and explained is not None:
+        view.add_item(ExplainButton(reply.explain, explained))
     if right and reply.feedback is not None:
         view.add_item(PickButton(reply.feedback, reply.cards[0].card_id, "Right", right=True))
     for choice in reply.choices:

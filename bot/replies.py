@@ -119,6 +119,8 @@ class Reply:
     feedback: str | None = None
     """Token of the held crop when the poster's pick is recorded (`bot.feedback`): the
     alternatives and a "Right" button then carry it."""
+    explain: str | None = None
+    """Token of the photo held for the "Explain" button (`bot.answering.PhotoHold`)."""
 
     @property
     def is_problem(self) -> bool:
@@ -130,6 +132,11 @@ class Reply:
         if self.kind not in (ReplyKind.FOUND, ReplyKind.LOOKUP) or self.show is not Show.CARD:
             return None
         return self.cards[0].card_id if self.cards[0].rules else None
+
+    @property
+    def explain_of(self) -> str | None:
+        """The card id an "Explain" button compares the held photo with: the one card shown."""
+        return self.cards[0].card_id if self.explain is not None and len(self.cards) == 1 else None
 
     def fields(self, card: CardLine) -> list[tuple[str, str]]:
         """(title, text) of the details this reply shows for `card`, in order.
@@ -148,6 +155,23 @@ class Reply:
         titles = {"rules": "Rules", "prices": "Prices", "legality": "Legality"}
         out = [(titles[name], getattr(card, name)) for name in wanted]
         return [(title, text) for title, text in out if text]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the "Explain" button answers: the overlay PNG and its caption, or (no PNG) why not."""
+
+    text: str
+    png: bytes | None = None
+
+
+EXPLAIN_EXPIRED = "That photo is no longer held, so I can't explain it. Send it again."
+EXPLAIN_FILE = "explain.png"
+
+
+def explained(png: bytes, name: str) -> Explanation:
+    """The overlay with the key to its colours (engine/explain.py)."""
+    return Explanation(f"Green: where the photo agrees with {name}. Red: where it differs.", png)
 
 
 NO_CARD = "I couldn't find a Magic card in that photo. Try a closer, well-lit shot with the whole card visible."

@@ -41,6 +41,14 @@ class BotSettings:
     nor memory. Keep it at or under the engine's ``max_queue``."""
     shutdown_grace_seconds: float = 30.0
     """How long a stop waits for in-flight photos to be answered."""
+    explain_minutes: float = 30.0
+    """How long a photo's bytes stay in memory (never on disk) for the "Explain" button under
+    its answer; 0 offers no button and holds nothing."""
+    explain_max_photos: int = 100
+    """Photos held for "Explain" at once; the oldest is dropped past it."""
+    explain_max_megabytes: float = 200.0
+    """And their total size: one full-size phone photo is several MB, so a count alone would
+    not bound the memory."""
 
     # Discord.
     discord_passive_guild_ids: tuple[int, ...] = ()
@@ -85,6 +93,8 @@ class BotSettings:
             raise ValueError("max_attachment_bytes must be > 0")
         if self.max_photos_in_flight < 1 or self.telegram_timeout_seconds <= 0:
             raise ValueError("max_photos_in_flight must be >= 1 and telegram_timeout_seconds > 0")
+        if self.explain_minutes < 0 or self.explain_max_photos < 1 or self.explain_max_megabytes <= 0:
+            raise ValueError("explain_minutes must be >= 0, explain_max_photos >= 1, explain_max_megabytes > 0")
         if self.decklist_from_cards < 2:
             raise ValueError("decklist_from_cards must be at least 2")
         if not 0 <= self.max_alternatives <= 5:

@@ -11,6 +11,7 @@ needs no public address; webhook mode is a setting.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from bot.feedback import Scope
 from bot.lookups import Show, bracket_lookups, parse_lookup
 from bot.quiet_retries import OUTAGE_LOGGER
 from bot.redact import TELEGRAM_LOGGERS, redact_in_logs
-from bot.replies import DECKLIST_FILE, DECKLIST_HINT, CardLine, Reply, ReplyKind
+from bot.replies import DECKLIST_FILE, DECKLIST_HINT, EXPLAIN_FILE, CardLine, Reply, ReplyKind
 from bot.settings import BotSettings
 from engine.errors import ImageError
 
@@ -57,6 +58,7 @@ CALLBACK_PREFIX = "card:"
 DETAILS_PREFIX = "det:"
 LESS_PREFIX = "less:"
 PICK_PREFIX = "fb:"
+EXPLAIN_PREFIX = "ex:"
 THANKS = "Thanks! I'll learn from that photo."
 POSTER_ONLY = "Only the person who posted the photo can confirm it."
 MESSAGE_MAX_CHARS = 4096
@@ -121,18 +123,28 @@ def _details_row(reply: Reply) -> list[list[InlineKeyboardButton]]:
     return []
 
 
+def _explain_row(reply: Reply) -> list[list[InlineKeyboardButton]]:
+    """"Explain" under a single card while its photo is held (`bot.answering.PhotoHold`)."""
+    data = f"{EXPLAIN_PREFIX}{reply.explain}:{reply.explain_of}"
+    return [[InlineKeyboardButton("Explain", callback_data=data)]] if reply.explain_of and _fits(data) else []
+
+
 def switched_markup(old: InlineKeyboardMarkup | None, reply: Reply) -> InlineKeyboardMarkup | None:
     """The buttons after a click: the alternatives as they were (to flip between candidates),
-    the details button for the card now shown."""
-    kept = [list(row) for row in (old.inline_keyboard if old else ())
-            if not any(str(b.callback_data or "").startswith((DETAILS_PREFIX, LESS_PREFIX)) for b in row)]
-    rows = _details_row(reply) + kept
+    the details and explain buttons (the same held photo) for the card now shown."""
+    rows = [list(row) for row in (old.inline_keyboard if old else ())]
+    data = [str(b.callback_data or "") for row in rows for b in row]
+    held = next((d.removeprefix(EXPLAIN_PREFIX).partition(":")[0] for d in data if d.startswith(EXPLAIN_PREFIX)), None)
+    redone = (DETAILS_PREFIX, LESS_PREFIX, EXPLAIN_PREFIX)
+    kept = [row for row in rows if not any(str(b.callback_data or "").startswith(redone) for b in row)]
+    rows = _details_row(reply) + _explain_row(dataclasses.replace(reply, explain=held)) + kept
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def reply_markup(reply: Reply) -> InlineKeyboardMarkup | None:
-    """A "Details" button (when there is rules text) and one button per alternative."""
-    rows = _details_row(reply)
+    """"Details" (when there is rules text), "Explain" (while the photo is held), and one
+    button per alternative."""
+    rows = _details_row(reply) + _explain_row(reply)
     prefix = f"{PICK_PREFIX}{reply.feedback}:" if reply.feedback else CALLBACK_PREFIX
     if reply.feedback and reply.kind is ReplyKind.FOUND and _fits(prefix + reply.cards[0].card_id):
         rows.append([InlineKeyboardButton("Right", callback_data=prefix + reply.cards[0].card_id)])
@@ -226,6 +238,7 @@ class TelegramHandlers:
         app.add_handler(CommandHandler("card", self.on_card))
         app.add_handler(CommandHandler("forget", self.on_forget))
         app.add_handler(CallbackQueryHandler(self.on_pick, pattern=f"^{PICK_PREFIX}"))
+        app.add_handler(CallbackQueryHandler(self.on_explain, pattern=f"^{EXPLAIN_PREFIX}"))
         app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, self.on_photo))
         app.add_handler(
             MessageHandler(filters.Document.ALL & ~filters.Document.IMAGE & filters.ChatType.PRIVATE, self.on_not_image)
@@ -284,6 +297,23 @@ class TelegramHandlers:
                 except BadRequest as exc:  # "Right" on the answer shown: nothing to change
                     if "not modified" not in str(exc).lower():
                         raise
+
+    async def on_explain(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """"Explain": the overlay as a photo replying to the answer; when there is none (the photo
+        is no longer held, a limit, an engine refusal) the button's popup says why."""
+        query = update.callback_query
+        if query is None or not query.data or query.from_user is None:
+            return
+        token, _, card_id = query.data.removeprefix(EXPLAIN_PREFIX).partition(":")
+        chat = update.effective_chat
+        group = ("telegram", chat.id) if chat is not None and chat.type != ChatType.PRIVATE else None
+        async with self.answerer.tracked("telegram", "explain"):
+            explanation = await self.answerer.explain(token, card_id, ("telegram", query.from_user.id), group)
+            if explanation.png is None or not isinstance(query.message, Message):
+                await query.answer(explanation.text)
+                return
+            await query.answer()
+            await query.message.reply_photo(explanation.png, caption=explanation.text, filename=EXPLAIN_FILE)
 
     async def on_not_image(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:

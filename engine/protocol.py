@@ -27,6 +27,11 @@ class AsyncRecognizer(Protocol):
         """One gallery entry by `card_id` (to show an alternative the user picked)."""
         ...
 
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """PNG of the photo's card tinted where it agrees with `card_id` (green) and where not
+        (red), `engine.explain`; the bots' "Explain" button sends it."""
+        ...
+
     def info(self) -> dict[str, Any]:
         """Model/index version and gallery size, for /health, /metrics and bot status."""
         ...

@@ -200,6 +200,10 @@ class EngineHolder:
         async with self.use() as slot:
             return await slot.engine.card_async(card_id)
 
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        async with self.use() as slot:
+            return await slot.engine.explain_async(data, card_id)
+
     def info(self) -> dict[str, Any]:
         """Live engine info plus reload bookkeeping; ``ready`` is false until the first load."""
         slot = self._slot

@@ -89,6 +89,7 @@ class FakeEngine:
         self.gate: asyncio.Event | None = None
         self._answers: dict[str, tuple[CardAnswer, ...]] = {}
         self._errors: dict[str, RecognizerError] = {}
+        self.explained: list[tuple[bytes, str]] = []
 
     def teach(self, photo: bytes, *answers: CardAnswer) -> bytes:
         self._answers[_key(photo)] = answers
@@ -126,8 +127,23 @@ class FakeEngine:
     async def card_async(self, card_id: str) -> CardMatch | None:
         return next((m for m in self.catalog if m.card_id == card_id), None)
 
+    async def explain_async(self, data: bytes, card_id: str) -> bytes:
+        """A small green PNG for a card the photo was taught to match (as best or alternative),
+        the real engine's refusal otherwise; `explained` records what it was asked."""
+        self.explained.append((data, card_id))
+        answers = self._answers.get(_key(data), ())
+        if not any(m.card_id == card_id for a in answers for m in (a.match, *a.alternatives)):
+            raise RecognizerError(f"no card matched {card_id}", user_message="No card in this photo matched that card.")
+        return await asyncio.to_thread(_png, (40, 200, 70))
+
     def info(self) -> dict[str, Any]:
         return {"engine": "fake", "gallery_size": len(self.catalog)}
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (61, 85), colour).save(out, "PNG")
+    return out.getvalue()
 
 
 def _decode_size(data: bytes) -> tuple[int, int]:

@@ -44,6 +44,12 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
+def _upload(field: web.FileField) -> dict[str, Any]:
+    """An attached file: its name, its bytes, and its text (for text attachments)."""
+    data = field.file.read()
+    return {"filename": field.filename, "data": data, "text": data.decode("utf-8", "replace")}
+
+
 class DiscordStandin:
     def __init__(self) -> None:
         self.log = CallLog()
@@ -237,8 +243,7 @@ class DiscordStandin:
             return {"json": await request.json()}
         if request.content_type.startswith("multipart/"):
             form = await request.post()
-            files = [{"filename": v.filename, "text": v.file.read().decode("utf-8", "replace")}
-                     for k, v in form.items() if k.startswith("files[") and isinstance(v, web.FileField)]
+            files = [_upload(v) for k, v in form.items() if k.startswith("files[") and isinstance(v, web.FileField)]
             return {"json": json.loads(str(form.get("payload_json", "{}"))), "files": files}
         return {"json": None}
 

@@ -1,7 +1,7 @@
 """A loopback stand-in for the Telegram Bot API, for driving the real python-telegram-bot.
 
 Implements the methods the bot calls (getMe, getUpdates long-poll, getFile and file download,
-sendMessage, sendDocument, sendChatAction, editMessageText, answerCallbackQuery, setMyCommands, webhook
+sendMessage, sendDocument, sendPhoto, sendChatAction, editMessageText, answerCallbackQuery, setMyCommands, webhook
 calls) with the Bot API's JSON shapes. Tests push updates in and read the calls the bot made.
 """
 
@@ -27,6 +27,12 @@ def _decode(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _upload(field: web.FileField) -> dict[str, Any]:
+    """An uploaded document or photo: its name, its bytes, and its text (for text files)."""
+    data = field.file.read()
+    return {"filename": field.filename, "data": data, "text": data.decode("utf-8", "replace")}
 
 
 class TelegramStandin:
@@ -111,8 +117,7 @@ class TelegramStandin:
         method = request.match_info["method"]
         form = await request.post()
         params = {k: _decode(v) for k, v in form.items() if isinstance(v, str)}
-        params.update({k: {"filename": v.filename, "text": v.file.read().decode("utf-8", "replace")}
-                       for k, v in form.items() if isinstance(v, web.FileField)})  # an uploaded document
+        params.update({k: _upload(v) for k, v in form.items() if isinstance(v, web.FileField)})
         await self.log.add(method, params)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
@@ -165,6 +170,13 @@ class TelegramStandin:
         message = self._sent_message(params)
         message["document"] = {"file_id": "doc-" + str(message["message_id"]), "file_unique_id": "u",
                                "file_name": params["document"]["filename"]}
+        message["caption"] = params.get("caption", "")
+        return message
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
+        message = self._sent_message(params)
+        message["photo"] = [{"file_id": "photo-" + str(message["message_id"]), "file_unique_id": "u",
+                             "width": 61, "height": 85}]
         message["caption"] = params.get("caption", "")
         return message
 

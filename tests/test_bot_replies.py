@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot import replies
-from bot.answering import Answerer
+from bot.answering import Answerer, PhotoHold
 from bot.lookups import LookupQuery, Show, bracket_lookups
 from bot.discord_bot import bot_intents
 from bot.discord_views import reply_embed
@@ -276,6 +276,47 @@ async def test_identify_turns_every_failure_into_a_reply() -> None:
         raise ConnectionResetError("peer went away")
 
     assert (await answerer.identify(broken_download)).headline.startswith("I couldn't download")
+
+
+def test_photos_held_for_explain_go_by_age_count_and_bytes() -> None:
+    clock = FakeClock()
+    hold = PhotoHold(minutes=10, max_photos=3, max_bytes=1000, clock=clock)
+    first = hold.hold(b"a" * 100)
+    clock.now += 9 * 60
+    second = hold.hold(b"b" * 100)
+    assert hold.get(first) == b"a" * 100
+    clock.now += 2 * 60  # the first is now 11 minutes old, the second 2
+    assert hold.get(first) is None and hold.get(second) == b"b" * 100
+    third, fourth, fifth = (hold.hold(bytes(10)) for _ in range(3))
+    assert hold.get(second) is None and hold.get(fifth) is not None  # a fourth photo pushed the oldest out
+    big = hold.hold(b"c" * 995)  # the count alone would drop only the third; the bytes drop all three
+    assert [hold.get(t) is not None for t in (third, fourth, fifth, big)] == [False, False, False, True]
+    assert hold.get("0" * 16) is None
+
+
+@on_session_loop
+async def test_explain_holds_a_single_answers_photo_and_refuses_kindly() -> None:
+    engine = FakeEngine()
+    answerer = Answerer(engine, BotSettings(cooldown_seconds=10))
+    photo = engine.teach(card_photo("Bolt", seed=4), answer(BOLT, 0.9, BOLT_M10))
+    several = engine.teach(card_photo("Two", seed=5), answer(BOLT, 0.9), answer(HELIX, 0.9))
+
+    async def download(data: bytes) -> bytes:
+        return data
+
+    reply = await answerer.identify(lambda: download(photo))
+    assert reply.explain is not None and reply.explain_of == BOLT.card_id
+    assert (await answerer.identify(lambda: download(several))).explain is None  # which card would it explain?
+    done = await answerer.explain(reply.explain, BOLT.card_id, "u", None)
+    assert done.png is not None and done.png.startswith(b"\x89PNG") and "Lightning Bolt" in done.text
+    again = await answerer.explain(reply.explain, BOLT.card_id, "u", None)
+    assert again.png is None and "10 s" in again.text  # costs like a photo: the cooldown applies
+    wrong = await answerer.explain(reply.explain, HELIX.card_id, "v", None)
+    assert wrong.png is None and wrong.text == "No card in this photo matched that card."
+    assert (await answerer.explain("0" * 16, BOLT.card_id, "w", None)).text == replies.EXPLAIN_EXPIRED
+
+    off = Answerer(engine, BotSettings(explain_minutes=0))
+    assert (await off.identify(lambda: download(photo))).explain is None
 
 
 @on_session_loop

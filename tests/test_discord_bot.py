@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from bot.discord_bot import CARD_USAGE, NO_IMAGE
 from bot.discord_views import POSTER_ONLY, THANKS
+from bot.replies import EXPLAIN_EXPIRED, EXPLAIN_FILE
 from bot.runner import BotGroup, start_bots
 from bot.settings import BotSettings, BotTokens
 from engine import recognizer as recognizer_module
@@ -109,9 +110,11 @@ async def test_slash_card_with_attachment(standin: DiscordStandin, engine: FakeE
     ]
     buttons = [b for row in followup.params["json"]["components"] for b in row["components"]]
     assert [b["custom_id"] for b in buttons] == [
-        f"cardsight:details:{BOLT.card_id}", f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}",
+        f"cardsight:details:{BOLT.card_id}", buttons[1]["custom_id"],
+        f"cardsight:card:{BOLT_M10.card_id}", f"cardsight:card:{HELIX.card_id}",
     ]
-    assert buttons[0]["label"] == "Details"
+    assert re.fullmatch(rf"cardsight:explain:[0-9a-f]{{16}}:{BOLT.card_id}", buttons[1]["custom_id"])
+    assert [buttons[0]["label"], buttons[1]["label"]] == ["Details", "Explain"]
 
 
 async def test_details_button_shows_rules_text_to_the_asker_only(standin: DiscordStandin, group: BotGroup) -> None:
@@ -240,6 +243,41 @@ async def test_no_feedback_buttons_without_consent(standin: DiscordStandin, engi
     (followup,) = await standin.log.wait_for(followup_of(asked))
     ids = [b["custom_id"] for row in followup.params["json"]["components"] for b in row["components"]]
     assert not [i for i in ids if i.startswith("cardsight:fb:")] and "Right" not in str(followup.params["json"])
+
+async def test_explain_button_attaches_the_overlay_for_the_asker(
+    standin: DiscordStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photo = engine.teach(card_photo("Lightning Bolt", seed=23), answer(BOLT, 0.9, BOLT_M10))
+    asked = standin.slash_card(333, standin.attachment(photo))
+    await standin.dispatch("INTERACTION_CREATE", asked)
+    (followup,) = await standin.log.wait_for(followup_of(asked))
+    buttons = {b["label"]: b["custom_id"] for row in followup.params["json"]["components"] for b in row["components"]}
+    click = standin.button_click(334, buttons["Explain"], label="Explain")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (defer,) = await standin.log.wait_for(callback_of(click))
+    assert defer.params["json"]["type"] == 5 and defer.params["json"]["data"]["flags"] & EPHEMERAL
+    (sent,) = await standin.log.wait_for(followup_of(click))
+    (attached,) = sent.params["files"]
+    assert attached["filename"] == EXPLAIN_FILE and attached["data"].startswith(b"\x89PNG\r\n")
+    assert "Lightning Bolt" in sent.params["json"]["content"] and sent.params["json"]["flags"] & EPHEMERAL
+    assert engine.explained[-1] == (photo, BOLT.card_id)  # the held photo, against the card shown
+
+    # Flipping to the alternative points "Explain" at that card, with the same held photo.
+    flip = standin.button_click(333, buttons["Lightning Bolt (M10 #146)"])
+    flip["message"]["components"] = followup.params["json"]["components"]
+    await standin.dispatch("INTERACTION_CREATE", flip)
+    (update,) = await standin.log.wait_for(callback_of(flip))
+    flipped = [b["custom_id"] for row in update.params["json"]["data"]["components"] for b in row["components"]]
+    token = buttons["Explain"].split(":")[2]
+    assert f"cardsight:explain:{token}:{BOLT_M10.card_id}" in flipped and buttons["Explain"] not in flipped
+
+
+async def test_explain_button_after_the_photo_was_let_go(standin: DiscordStandin, group: BotGroup) -> None:
+    click = standin.button_click(336, f"cardsight:explain:{'0' * 16}:{BOLT.card_id}", label="Explain")
+    await standin.dispatch("INTERACTION_CREATE", click)
+    (sent,) = await standin.log.wait_for(followup_of(click))
+    assert sent.params["json"]["content"] == EXPLAIN_EXPIRED and not sent.params.get("files")
+
 
 async def test_bad_input_gets_a_friendly_reply(standin: DiscordStandin, group: BotGroup) -> None:
     text_file = standin.slash_card(307, standin.attachment(b"hello", "notes.txt", "text/plain"))

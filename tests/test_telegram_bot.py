@@ -90,8 +90,9 @@ async def test_photo_gets_name_link_and_confidence(standin: TelegramStandin, eng
     assert "deals 3 damage" not in text  # the rules text is behind "Details"
     buttons = [row[0] for row in call.params["reply_markup"]["inline_keyboard"]]
     assert [b["callback_data"] for b in buttons] == [
-        f"det:{BOLT.card_id}", f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}",
+        f"det:{BOLT.card_id}", buttons[1]["callback_data"], f"card:{BOLT_M10.card_id}", f"card:{HELIX.card_id}",
     ]
+    assert re.fullmatch(rf"ex:[0-9a-f]{{16}}:{BOLT.card_id}", buttons[1]["callback_data"])
     assert call.params["link_preview_options"]["url"] == BOLT.image_uri
 
 
@@ -135,6 +136,46 @@ async def test_alternative_button_switches_the_answer(standin: TelegramStandin, 
     await standin.log.wait_for(lambda c: c.name == "answerCallbackQuery" and c.params["callback_query_id"] == "cq-1")
 
 
+def callback_query(query_id: str, data: str, user_id: int, message: dict) -> dict:
+    return {"callback_query": {"id": query_id, "chat_instance": "ci", "data": data,
+                               "from": {"id": user_id, "is_bot": False, "first_name": "T"}, "message": message}}
+
+
+def answered(query_id: str):
+    return lambda c: c.name == "answerCallbackQuery" and c.params["callback_query_id"] == query_id
+
+
+async def test_explain_button_replies_with_the_overlay(
+    standin: TelegramStandin, engine: FakeEngine, group: BotGroup
+) -> None:
+    photo = engine.teach(card_photo("Lightning Bolt", seed=6), answer(BOLT, 0.9, BOLT_M10))
+    standin.push({"message": standin.message(1012, 512, photo=standin.photo(photo))})
+    (call,) = await standin.log.wait_for(reply_to(1012))
+    markup = call.params["reply_markup"]
+    explain = next(row[0]["callback_data"] for row in markup["inline_keyboard"] if row[0]["text"] == "Explain")
+    sent = standin.message(1012, BOT_USER["id"], text="Lightning Bolt", reply_markup=markup)
+    standin.push(callback_query("cq-ex", explain, 512, sent))
+    (shown,) = await standin.log.wait_for(reply_to(1012, "sendPhoto"))
+    assert shown.params["photo"]["data"].startswith(b"\x89PNG\r\n")
+    assert shown.params["caption"].startswith("Green: where the photo agrees with Lightning Bolt.")
+    assert engine.explained[-1] == (photo, BOLT.card_id)
+
+    # Flipping to the alternative points "Explain" at that card, with the same held photo.
+    standin.push(callback_query("cq-flip", f"card:{BOLT_M10.card_id}", 512, sent))
+    (edit,) = await standin.log.wait_for(lambda c: c.name == "editMessageText" and c.params.get("chat_id") == 1012)
+    rows = [row[0]["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"]]
+    token = explain.split(":")[1]
+    assert f"ex:{token}:{BOLT_M10.card_id}" in rows and explain not in rows
+
+
+async def test_explain_button_after_the_photo_was_let_go(standin: TelegramStandin, group: BotGroup) -> None:
+    sent = standin.message(1013, BOT_USER["id"], text="Lightning Bolt")
+    standin.push(callback_query("cq-gone", f"ex:{'0' * 16}:{BOLT.card_id}", 513, sent))
+    (note,) = await standin.log.wait_for(answered("cq-gone"))
+    assert note.params["text"] == replies.EXPLAIN_EXPIRED
+    assert not [c for c in standin.log.calls if reply_to(1013, "sendPhoto")(c)]
+
+
 async def test_card_command_as_reply_to_photo(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
     photo = engine.teach(card_photo("Counterspell", seed=2), answer(COUNTERSPELL, 0.88))
     original = standin.message(1003, 503, photo=standin.photo(photo))
@@ -165,7 +206,7 @@ async def test_unsure_answer_says_so_and_offers_candidates(
     assert call.params["text"].startswith(replies.NOT_SURE)
     assert "not sure 41%" in call.params["text"]
     labels = [row[0]["text"] for row in call.params["reply_markup"]["inline_keyboard"]]
-    assert labels == ["Lightning Bolt (LEA #161)", "Lightning Helix (RAV #213)"]
+    assert labels == ["Explain", "Lightning Bolt (LEA #161)", "Lightning Helix (RAV #213)"]
 
 
 async def test_several_cards_in_one_photo(standin: TelegramStandin, engine: FakeEngine, group: BotGroup) -> None:
