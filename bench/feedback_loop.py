@@ -37,7 +37,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from bench.new_set import artifact_set
-from bench.recognition import SHARED
+from bench.paths import REPO, SHARED, shared_help
 from bot.feedback import FeedbackStore, Scope, crop_card
 from bot.settings import FeedbackSettings
 from engine.recognizer import Recognizer
@@ -46,7 +46,6 @@ from training.evaluate import Query, evaluate, folder_queries, match_detections,
 from training.gallery import GalleryItem, read_gallery
 from training.photosim import PhotoSimConfig
 
-REPO = Path(__file__).resolve().parents[1]
 GROUP = 1
 """The simulated server that consented to feedback, and its one simulated user."""
 
@@ -129,7 +128,7 @@ def top1(set_dir: Path, queries: Iterable[Query], total: int | None = None) -> t
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gallery", type=Path, default=SHARED,
-                   help="gallery folder (default: the team's scans, ../shared/data beside the repo)")
+                   help=shared_help("gallery folder (the team's scans)"))
     p.add_argument("--shipped", type=Path, default=REPO / "var" / "runs" / "shipped",
                    help="the shipped training run (model.safetensors + config.toml) to start from")
     p.add_argument("--photos", type=int, default=1000, help="simulated photos searched for corrections")
