@@ -15,8 +15,10 @@ the segmenter's model file only the classical passes run.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -37,7 +39,7 @@ from engine.quad import (
     quad_iou,
     warp_quad,
 )
-from engine.segmenter import CardSegmenter, Segmentation, default_segmenter
+from engine.segmenter import MODEL_PATH, CardSegmenter, Segmentation, load_segmenter
 from engine.zoom import closer_looks
 
 WORK_LONG_SIDE = 640
@@ -69,24 +71,6 @@ GAP_OVERLAP = 0.2  # most a classical quad may overlap a segmented card (of the 
 CLASSICAL_WITH_LEARNED = True
 
 
-def _segmenting_thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmenter")
-
-
-_SEGMENTING = _segmenting_thread()
-"""The segmenter's single-threaded session runs here while the classical passes run in the
-caller's thread: 2.4-3.7 ms off a photo's detection on two cores, the same outlines. A forked
-child gets a pool of its own (the parent's thread is not in it, and would never run its work)."""
-
-
-def _reset_after_fork() -> None:
-    global _SEGMENTING
-    _SEGMENTING = _segmenting_thread()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
-
-
 @dataclass(frozen=True)
 class DetectedCard:
     """One card outline: corners in DecodedImage.rgb pixels (beyond the photo's edge where it
@@ -115,6 +99,57 @@ class _Candidate:
     completion of a card the frame cuts."""
 
 
+class Detector:
+    """Card detection with what it owns: the segmenter's session, loaded on first use, and
+    the one thread the segmenter runs in while the classical passes run in the caller's.
+
+    The thread takes 2.4-3.7 ms off a photo's detection on two cores, with the same
+    outlines (bench/segmenter_thread.py). A recognizer holds one Detector and closes it;
+    a forked child makes a thread of its own (the parent's is not in it, and would never
+    run its work).
+    """
+
+    def __init__(self, model_path: Path = MODEL_PATH) -> None:
+        self._model_path = model_path
+        self._segmenter: CardSegmenter | None = None
+        self._loaded = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        self._lock = threading.Lock()
+
+    @property
+    def segmenter(self) -> CardSegmenter | None:
+        """The segmenter, or None when its model file is absent (classical passes only)."""
+        with self._lock:
+            if not self._loaded:
+                self._segmenter, self._loaded = load_segmenter(self._model_path), True
+            return self._segmenter
+
+    def _segmenting_thread(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segmenter")
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def detect(self, rgb: np.ndarray, *, crop_size: tuple[int, int] = (160, 224),
+               max_cards: int = 64) -> list[DetectedCard]:
+        """`detect_cards`, the segmenter beside the classical passes in this detector's thread."""
+        segmenter = self.segmenter
+        classical = segmenter is None or CLASSICAL_WITH_LEARNED
+        pool = self._segmenting_thread() if segmenter is not None and classical else None
+        return detect_cards_using(rgb, segmenter, classical=classical, crop_size=crop_size,
+                                  max_cards=max_cards, pool=pool)
+
+    def close(self) -> None:
+        """Stop the segmenter's thread (a later `detect` starts another)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            ours = self._pool_pid == os.getpid()
+        if pool is not None and ours:
+            pool.shutdown(wait=True)
+
+
 def detect_cards(
     rgb: np.ndarray, *, crop_size: tuple[int, int] = (160, 224), max_cards: int = 64
 ) -> list[DetectedCard]:
@@ -122,8 +157,9 @@ def detect_cards(
 
     When no outline is found and the frame itself has card proportions (a tight crop or
     a screenshot), the whole frame is returned turned to portrait with whole_frame=True.
+    Loads the shipped segmenter for this one photo: whatever detects many holds a `Detector`.
     """
-    segmenter = default_segmenter()
+    segmenter = load_segmenter()
     classical = segmenter is None or CLASSICAL_WITH_LEARNED
     return detect_cards_using(rgb, segmenter, classical=classical, crop_size=crop_size, max_cards=max_cards)
 
@@ -135,11 +171,13 @@ def detect_cards_using(
     classical: bool,
     crop_size: tuple[int, int] = (160, 224),
     max_cards: int = 64,
+    pool: Executor | None = None,
 ) -> list[DetectedCard]:
     """detect_cards with a chosen proposal source: the segmenter, the classical passes, or both.
 
     With both, the segmenter decides which cards there are and agreeing classical outlines
-    give their exact shape (see `_merge`).
+    give their exact shape (see `_merge`); with a `pool`, the segmenter runs in it while
+    the classical passes run here (the same outlines, sooner).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
@@ -148,8 +186,8 @@ def detect_cards_using(
     height, width = rgb.shape[:2]
     factor = min(1.0, WORK_LONG_SIDE / max(height, width))
     small = _work_copy(rgb, factor)
-    if segmenter is not None and classical:  # the network runs on one core, the passes beside it
-        pending = _SEGMENTING.submit(segmenter.segment, small)
+    if segmenter is not None and classical and pool is not None:
+        pending = pool.submit(segmenter.segment, small)
         found = _find_candidates(small)
         segmentation = pending.result()
     else:

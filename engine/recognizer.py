@@ -28,7 +28,7 @@ from engine.calibrate import Calibrator
 from engine.catalog import Catalog
 from engine.colour_layout import ColourLayouts
 from engine.decode import decode_image
-from engine.detect import DetectedCard, detect_cards
+from engine.detect import DetectedCard, Detector
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
 from engine.quad import quad_iou
@@ -106,9 +106,13 @@ class _Prepared:
 
 
 class Recognizer:
-    def __init__(self, artifact_set: artifacts.ArtifactSet, settings: EngineSettings) -> None:
+    def __init__(self, artifact_set: artifacts.ArtifactSet, settings: EngineSettings,
+                 detector: Detector | None = None) -> None:
+        """`detector`: finds and cuts out the cards (default: the shipped segmenter with the
+        classical passes); the recognizer owns it and closes it."""
         self.settings = settings
         self.artifact_set = artifact_set
+        self.detector = detector or Detector()
         self.embedder = Embedder(artifact_set.file("model.onnx"), threads=settings.threads)
         self.searcher = Searcher.load(artifact_set.file("index.faiss"))
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
@@ -134,7 +138,7 @@ class Recognizer:
         the GIL long enough to stall the bots' event loop for hundreds of milliseconds.
         """
         width, height = self.embedder.input_size
-        detect_cards(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
+        self.detector.detect(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
         self.embedder.embed([np.zeros((height, width, 3), np.uint8)])
         if self.titles is not None and self.calibrator.w_title > 0:
             self.titles.read(np.zeros((STRIP_HEIGHT, 4 * STRIP_HEIGHT, 3), np.uint8))
@@ -179,7 +183,7 @@ class Recognizer:
             min_long_side=self.settings.decode_min_long_side,
         )
         t1 = time.perf_counter()
-        cards = detect_cards(
+        cards = self.detector.detect(
             image.rgb, crop_size=self.embedder.input_size, max_cards=self.settings.max_cards
         )
         t2 = time.perf_counter()
@@ -438,7 +442,7 @@ class Recognizer:
                     j.future.set_result(result)
 
     def close(self) -> None:
-        """Finish queued work, then release the model and the catalog."""
+        """Finish queued work, then release the model, the detector's thread and the catalog."""
         with self._worker_lock:
             workers, self._workers = self._workers, []
         try:
@@ -449,4 +453,5 @@ class Recognizer:
         else:
             for worker in workers:
                 worker.join(timeout=self.settings.timeout_s)
+        self.detector.close()
         self.catalog.close()

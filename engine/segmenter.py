@@ -15,7 +15,6 @@ The network is optional: without its ONNX file the detector runs classical passe
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -445,10 +444,9 @@ def _outward(quad: np.ndarray, distance: float) -> np.ndarray:
     return distance * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6) * np.sqrt(2.0)
 
 
-@lru_cache(maxsize=1)
-def default_segmenter() -> CardSegmenter | None:
-    """The shipped segmenter, or None (logged once) when its model file is absent."""
-    if not MODEL_PATH.exists():
-        log.info("no card segmenter at %s: detecting cards with classical outlines only", MODEL_PATH)
+def load_segmenter(model_path: Path = MODEL_PATH) -> CardSegmenter | None:
+    """The segmenter at `model_path`, or None (logged) when the file is absent."""
+    if not model_path.exists():
+        log.info("no card segmenter at %s: detecting cards with classical outlines only", model_path)
         return None
-    return CardSegmenter(MODEL_PATH)
+    return CardSegmenter(model_path)

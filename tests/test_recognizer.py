@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import recognizer as recognizer_module
 from engine.detect import DetectedCard
 from engine.errors import EngineBusy, ImageError, RequestTimeout
 from engine.recognizer import Recognizer, evidence
@@ -168,6 +167,16 @@ def test_quads_of_a_photo_decoded_at_full_size(recognizer: Recognizer, demo_gall
     assert quad_error(np.asarray(card.quad), photo.quads[0]) < 0.01 * 900
 
 
+class _Found:
+    """A detector that finds the given cards in any photo."""
+
+    def __init__(self, cards: list[DetectedCard]) -> None:
+        self._cards = cards
+
+    def detect(self, rgb: np.ndarray, **kwargs: object) -> list[DetectedCard]:
+        return self._cards
+
+
 @pytest.mark.parametrize("right_reading", [0, 1, 2])
 def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
         recognizer: Recognizer, demo_gallery: Path, monkeypatch: pytest.MonkeyPatch, right_reading: int) -> None:
@@ -184,7 +193,7 @@ def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
     crops.insert(right_reading, upright)
     card = DetectedCard(quad=quads[0], crop=crops[0], score=1.0, whole_frame=False,
                         readings=tuple(zip(quads[1:], crops[1:])))
-    monkeypatch.setattr(recognizer_module, "detect_cards", lambda *args, **kwargs: [card])
+    monkeypatch.setattr(recognizer, "detector", _Found([card]))
     (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
     assert answer.match.name == item.entry.name
     assert np.allclose(np.asarray(answer.quad), quads[right_reading])
@@ -201,7 +210,7 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
     top[2:, 1] = bottom[:2, 1] = 240
     halves = [DetectedCard(quad=half, crop=np.full_like(upright, grey), score=1.0, whole_frame=False,
                            readings=((whole.copy(), upright),)) for half, grey in ((top, 90), (bottom, 160))]
-    monkeypatch.setattr(recognizer_module, "detect_cards", lambda *args, **kwargs: halves)
+    monkeypatch.setattr(recognizer, "detector", _Found(halves))
     (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
     assert answer.match.name == item.entry.name
     assert np.allclose(np.asarray(answer.quad), whole)

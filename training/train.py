@@ -126,8 +126,8 @@ def train(
     tc = cfg.train
     images = [*images, *generated_references(run_dir, tc.generated_cards, tc.seed)]
     device = pick_device(tc.device)
-    # Faiss and torch share one OpenMP runtime: the engine's one-thread Faiss setting, made
-    # when engine.search is imported (the CLI does), would leave torch a single core.
+    # Every core this process may use, whatever a serving runtime set earlier in it
+    # (engine.runtime.configure: Faiss and torch share one OpenMP runtime).
     torch.set_num_threads(_usable_cores())
     torch.manual_seed(tc.seed)
     model = CardEmbedder(cfg.model)

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
     from cardsight.config import load_section
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings

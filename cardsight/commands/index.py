@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
     from cardsight.config import ConfigError
     from training import networks
     from training.gallery import GalleryError
