@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsight.config import load_section
+from configuration import load_section
 from cardsight.sample_config import SECTIONS, render
 
 SAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "cardsight.example.toml"

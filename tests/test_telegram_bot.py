@@ -269,8 +269,7 @@ async def test_real_recognizer_names_a_generated_card(recognizer: object, demo_p
     assert named_right >= len(sent) - 1, texts
 
 
-async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret")
+async def test_webhook_mode_receives_updates() -> None:
     standin = TelegramStandin()
     await standin.start()
     engine = FakeEngine()
@@ -282,7 +281,8 @@ async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) ->
         standin, telegram_mode="webhook", telegram_webhook_url="https://bot.example.org/tg",
         telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, telegram_webhook_path="tg",
     )
-    group = await start_bots(engine, settings, tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))
+    tokens = BotTokens(telegram=TOKEN, telegram_webhook_token="hook-secret")
+    group = await start_bots(engine, settings, tokens=tokens, platforms=("telegram",))
     try:
         (hook,) = await standin.log.wait_for(lambda c: c.name == "setWebhook")
         assert hook.params["url"] == "https://bot.example.org/tg" and hook.params["secret_token"] == "hook-secret"

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from training.config import RunConfig, load_run_config
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
 from training.generated import generated_references

@@ -44,7 +44,7 @@ async def _run(args: argparse.Namespace) -> int:
     from bot.runner import PLATFORMS, start_bots
     from bot.feedback import FeedbackStore
     from bot.settings import load_bot_settings, load_feedback_settings, load_tokens
-    from cardsight.config import ConfigError, read_secret
+    from configuration import ConfigError, load_section, read_secret
     from engine.errors import RecognizerError
     from service.holder import close_engine
 
@@ -70,8 +70,9 @@ async def _run(args: argparse.Namespace) -> int:
                         args.engine_url, exc)
     else:
         from engine.recognizer import Recognizer
+        from engine.settings import EngineSettings
 
-        engine = Recognizer.load(args.artifacts) if args.artifacts else Recognizer.load()
+        engine = Recognizer.load(settings=load_section("engine", EngineSettings, artifacts=args.artifacts))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.runtime import configure
 
     configure()  # before the engine's libraries load: see engine/runtime.py
-    from cardsight.config import load_section
+    from configuration import load_section
     from engine.errors import RecognizerError
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.runtime import configure
 
     configure()  # before the engine's libraries load: see engine/runtime.py
-    from cardsight.config import ConfigError
+    from configuration import ConfigError
     from training import networks
     from training.gallery import GalleryError
     from training.index_build import build_artifacts

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             config.settings.engine_url, config.engine_token, config.settings.engine_timeout_s
         )
     else:
-        from cardsight.config import load_section
+        from configuration import load_section
         from engine.settings import EngineSettings
         from service.loaders import LocalLoader
 
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     start_bots: BotStarter | None = None
     if not args.no_bots:
         from bot.runner import start_bots as start_bot_group
-        from bot.settings import load_bot_settings
+        from bot.settings import load_bot_settings, load_tokens
 
-        bot_settings = load_bot_settings()
-        start_bots = lambda engine: start_bot_group(engine, bot_settings)  # noqa: E731
+        bot_settings, tokens = load_bot_settings(), load_tokens()
+        start_bots = lambda engine: start_bot_group(engine, bot_settings, tokens=tokens)  # noqa: E731
     plan = ServePlan(
         config=config,
         loader=loader,
