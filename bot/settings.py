@@ -63,8 +63,11 @@ class BotSettings:
     telegram_webhook_url: str | None = None
     """Public HTTPS URL Telegram posts updates to (webhook mode)."""
     telegram_webhook_listen: str = "0.0.0.0"
+    """Where `cardsight bot` listens for updates; `cardsight serve` takes them on its own
+    address (``[service]`` host and port), as one more route of the HTTP API."""
     telegram_webhook_port: int = 8443
     telegram_webhook_path: str = "telegram"
+    """Path of the route updates are posted to (the webhook URL's path, behind a proxy)."""
     telegram_poll_timeout_seconds: int = 30
     """Long-poll duration of one ``getUpdates`` call."""
     telegram_bracket_lookups: bool = True

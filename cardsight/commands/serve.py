@@ -52,16 +52,21 @@ def run(args: argparse.Namespace) -> int:
         engine_settings = load_section("engine", EngineSettings, artifacts=args.artifacts)
         loader = LocalLoader(Path(engine_settings.artifacts), engine_settings)
     start_bots: BotStarter | None = None
+    webhook_path: str | None = None
     if not args.no_bots:
         from bot.runner import start_bots as start_bot_group
         from bot.settings import load_bot_settings, load_tokens
 
         bot_settings, tokens = load_bot_settings(), load_tokens()
-        start_bots = lambda engine: start_bot_group(engine, bot_settings, tokens=tokens)  # noqa: E731
+        start_bots = lambda engine, webhooks: start_bot_group(  # noqa: E731
+            engine, bot_settings, tokens=tokens, webhooks=webhooks)
+        if bot_settings.telegram_mode == "webhook" and tokens.telegram:
+            webhook_path = bot_settings.telegram_webhook_path  # a route of this server's app
     plan = ServePlan(
         config=config,
         loader=loader,
         retry_first_load=config.settings.engine_url is not None,
         start_bots=start_bots,
+        telegram_webhook_path=webhook_path,
     )
     return asyncio.run(serve(plan))
