@@ -344,15 +344,3 @@ def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int])
         around = np.concatenate([quad.min(axis=0), quad.max(axis=0)])
         (only,) = segmentation.quads(around)
         assert np.allclose(only[0], quad)
-
-
-def test_a_cut_blob_whose_hull_has_fewer_points_than_sides_is_read_not_raised() -> None:
-    """OpenCV's approxPolyN asserts on a hull of fewer points than the sides asked for; a
-    non-card photo (bench/open_set.py) made such a blob and identify() raised."""
-    from engine.segmenter import _cut_outline
-
-    frame = np.array([0, 0, 100, 100], np.float32)
-    box = np.array([[[0, 10]], [[60, 10]], [[60, 90]], [[0, 90]]], np.int32)  # four points, on the frame's left
-    found = _cut_outline(box, frame)
-    assert found is not None and found[0].shape == (4, 2)
-    assert _cut_outline(np.array([[[0, 10]], [[60, 50]], [[0, 90]]], np.int32), frame) is None
