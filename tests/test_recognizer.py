@@ -219,7 +219,8 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
 def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
-                         "colour_layout", "queue_depth", "catalog", "demo"}
+                         "colour_layout", "queue_depth", "catalog", "demo", "stages"}
+    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "title"]}
     assert info["catalog"] == "catalog of 24 cards" and info["demo"] is False
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"
@@ -248,3 +249,26 @@ def test_evidence_margin_ignores_other_printings_of_the_top_name() -> None:
     assert top == 0.9 and margin == pytest.approx(0.3)
     assert evidence([match("Bolt", 0.9)]) == (0.9, 0.9)
     assert evidence([match("Bolt", 0.9), match("Bolt", 0.7)])[1] == pytest.approx(0.2)
+
+
+def test_a_reranker_plugs_in_as_a_listed_stage(recognizer: Recognizer, demo_photos: list[tuple[bytes, str]],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The recognizer runs whatever re-rankers it lists, in order, on each crop's shortlist.
+    seen: list[int] = []
+
+    class Worst:
+        name, shortlist = "worst", 8
+
+        def rerank(self, crop: np.ndarray, scores: np.ndarray, rows: np.ndarray,
+                   keep: int) -> tuple[np.ndarray, np.ndarray]:
+            seen.append(len(rows))
+            return scores[::-1][:keep].copy(), rows[::-1][:keep].copy()
+
+    data, name = demo_photos[0]
+    (before, *_), _ = recognizer.analyse(data)
+    assert before.matches[0].name == name
+    monkeypatch.setattr(recognizer, "rerankers", (*recognizer.rerankers, Worst()))
+    (after, *_), _ = recognizer.analyse(data)
+    shortlist = min(max(40, recognizer.settings.search_k), recognizer.searcher.size)  # the layouts ask 40
+    assert seen and all(n == shortlist for n in seen)  # the whole shortlist, not the k kept
+    assert after.matches[0].name != name and after.matches[-1].name == name
