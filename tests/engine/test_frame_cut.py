@@ -17,7 +17,7 @@ from tests.truth_segmenter import TruthSegmenter
 from training.segmenter_data import label_map
 
 SIZE = (1600, 1200)
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _seen(card: np.ndarray) -> np.ndarray:

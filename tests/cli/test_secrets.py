@@ -30,7 +30,7 @@ from tests.service_support import FakeRecognizer, serving
 from tests.telegram_standin import TelegramStandin
 from training.sync.run import run_sync
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("engine", "training", "bot", "service", "cardsight", "configuration", "bench", "tests")
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "dill", "joblib", "shelve", "marshal", "cloudpickle"}
 API_TOKEN = "api-secret-7f3a9c1e"
