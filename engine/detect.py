@@ -5,11 +5,11 @@ proposes which cards there are (engine/proposals_segmenter.py), one quad each ev
 finger or glare breaks the outline or cards touch, classical OpenCV outlines propose exact
 shapes (engine/proposals_classical.py), and engine/choose.py keeps one outline per card:
 the segmenter's cards, in the shape of the classical outlines that agree, with classical
-outlines filling its gaps. Here each side is then settled on the
-card's own edge (not its inner frame or sleeve) on that copy, refined to sub-pixel on
-the full-resolution image, and warped. An outline that looks landscape on screen is
-also cut a quarter turn round, for the recognizer to keep the reading it knows. Without
-the segmenter's model file only the classical passes run.
+outlines filling its gaps. Here each side is then settled on the card's own edge (not its
+inner frame or sleeve) on that copy, refined to sub-pixel on the full-resolution image, and
+warped. An outline that looks landscape on screen is also cut a quarter turn round, for the
+recognizer to keep the reading it knows. Without the segmenter's model file only the
+classical passes run.
 """
 
 from __future__ import annotations
