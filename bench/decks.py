@@ -27,6 +27,7 @@ import numpy as np
 
 import cv2
 
+from bench.paths import SHARED, shared_help
 from engine.recognizer import Recognizer
 from engine.runtime import configure
 from engine.settings import EngineSettings
@@ -37,8 +38,6 @@ from training.evaluate import VISIBLE_ENOUGH, TrueCard, match_detections, simula
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, simulate_photo
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 TITLE_SHOWS = 0.9
 """A card whose title bar shows this much can be named by it, however little of the rest shows."""
 TOP_EDGE_TOLERANCE = 0.1
@@ -59,7 +58,7 @@ def main() -> int:
     configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="set built from --gallery")
-    p.add_argument("--gallery", type=Path, default=SHARED)
+    p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))
     p.add_argument("--photos", type=int, default=10, help="photos per scene and size")
     p.add_argument("--max-cards", type=int, help="override the engine's max_cards")
     p.add_argument("--scenes", nargs="*", help="only these PhotoSimConfig scenes")
