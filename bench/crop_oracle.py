@@ -21,6 +21,7 @@ from bench.paths import SHARED, shared_help
 from engine.decode import decode_image
 from engine.quad import side_lengths, warp_quad
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from training.evaluate import match_detections, simulated_queries
 from training.gallery import read_gallery
 
@@ -29,6 +30,7 @@ CORNERS_RIGHT = 0.15  # of the card's long side: corners further off than this a
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True)
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))

@@ -29,6 +29,7 @@ import cv2
 
 from bench.paths import SHARED, shared_help
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from engine.settings import EngineSettings
 from engine.title_strips import find_title_strips
 from engine.types import CardAnswer
@@ -54,6 +55,7 @@ SCENES = (  # (title, PhotoSimConfig.scene, cards per photo)
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="set built from --gallery")
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))

@@ -15,12 +15,14 @@ from pathlib import Path
 from bench.paths import SHARED, shared_help
 from bench.recognition import run_accuracy
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from engine.settings import EngineSettings
 from training.gallery import read_gallery
 from training.photosim import PhotoSimConfig
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True)
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))

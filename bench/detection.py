@@ -28,9 +28,9 @@ import numpy as np
 
 from bench.paths import SHARED, shared_help
 from engine.decode import decode_image
-from engine.detect import CLASSICAL_WITH_LEARNED, DetectedCard, detect_cards, detect_cards_using
+from engine.detect import CLASSICAL_WITH_LEARNED, DetectedCard, Detector, detect_cards_using
 from engine.quad import quad_iou
-from engine.segmenter import CardSegmenter, default_segmenter
+from engine.segmenter import CardSegmenter, load_segmenter
 from tests.scenes import corner_error
 from training.evaluate import VISIBLE_ENOUGH
 from training.photosim import PhotoSimConfig, simulate_photo
@@ -39,15 +39,15 @@ OUT_DIR = Path(__file__).parent / "out"
 TILE = 360
 
 
-Detector = Callable[[np.ndarray], list[DetectedCard]]
+DetectFn = Callable[[np.ndarray], list[DetectedCard]]
 
 
-def _detectors(names: list[str], other_segmenter: Path | None) -> dict[str, Detector]:
-    segmenter = default_segmenter()
+def _detectors(names: list[str], other_segmenter: Path | None) -> dict[str, DetectFn]:
+    segmenter = load_segmenter()
     if segmenter is None and any(name in ("learned", "combined") for name in names):
         raise SystemExit("the learned modes need engine/models/card_segmenter.onnx")
-    chosen: dict[str, Detector] = {
-        "default": detect_cards,
+    chosen: dict[str, DetectFn] = {
+        "default": Detector().detect,  # as the recognizer detects
         "classical": lambda rgb: detect_cards_using(rgb, None, classical=True),
         "learned": lambda rgb: detect_cards_using(rgb, segmenter, classical=False),
         "combined": lambda rgb: detect_cards_using(rgb, segmenter, classical=True),
@@ -92,14 +92,14 @@ def main() -> int:
     return 0
 
 
-def _timed(detect: Detector, rgb: np.ndarray, into: list[float]) -> list[DetectedCard]:
+def _timed(detect: DetectFn, rgb: np.ndarray, into: list[float]) -> list[DetectedCard]:
     start = time.perf_counter()
     cards = detect(rgb)
     into.append((time.perf_counter() - start) * 1000)
     return cards
 
 
-def bench_real(data: Path, detectors: dict[str, Detector], decode_ms: list[float],
+def bench_real(data: Path, detectors: dict[str, DetectFn], decode_ms: list[float],
                timings: dict[str, dict[str, list[float]]]) -> None:
     with open(data / "photos.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -147,7 +147,7 @@ def _photosim_scenes(count: int, rng: np.random.Generator, max_cards: int, finge
     return [(photo.image, photo.quads, photo.visible_fraction) for photo in photos]
 
 
-def bench_simulated(count: int, seed: int, max_cards: int, detectors: dict[str, Detector],
+def bench_simulated(count: int, seed: int, max_cards: int, detectors: dict[str, DetectFn],
                     timings: dict[str, dict[str, list[float]]], finger_chance: float) -> None:
     """Recall at IoU >= 0.8 over cards at least 85% visible (the targets' definition)."""
     rng = np.random.default_rng(seed)

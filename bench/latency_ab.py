@@ -29,6 +29,12 @@ from bench.paths import REPO, SHARED, shared_help
 
 CHILD = """
 import json, sys, time
+try:  # checkouts from before engine/runtime.py configured the runtime on import
+    from engine.runtime import configure
+except ImportError:
+    pass
+else:
+    configure()
 from engine.recognizer import Recognizer
 from engine.settings import EngineSettings
 rec = Recognizer.load(sys.argv[1], EngineSettings(**json.loads(sys.argv[2])))

@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.paths import REPO, SHARED, shared_help
 from engine import artifacts
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from training import networks
 from training.config import load_run_config
 from training.evaluate import evaluate, simulated_queries
@@ -73,6 +74,7 @@ def read_set(title: str, set_dir: Path, photos_of: list[GalleryItem], count: int
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gallery", type=Path, default=SHARED,
                    help=shared_help("gallery folder: the team's scans"))

@@ -35,6 +35,7 @@ import numpy as np
 from bench.paths import REPO, SHARED, shared_help
 from engine.errors import RecognizerError
 from engine.recognizer import Candidates, Recognizer
+from engine.runtime import configure
 from engine.verify import art_agreement, crop_lab
 from training.cardgen import generate_gallery
 from training.evaluate import VISIBLE_ENOUGH, EvalResult, evaluate, simulated_queries
@@ -226,6 +227,7 @@ def plot(rows: list[dict], absent_keys: list[str], threshold: float, path: Path)
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scans", type=Path, default=SHARED, help=shared_help("real scans and photos"))
     p.add_argument("--model", type=Path, help="training run or .onnx file; default: the shipped model")

@@ -28,6 +28,7 @@ from bench.paths import REPO, SHARED, shared_help
 from bench.phash import PhashIndex
 from engine import artifacts
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from training import networks
 from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
 from training.gallery import read_gallery
@@ -38,6 +39,7 @@ from training.photosim import PhotoSimConfig
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, required=True, help="set built from --gallery")
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans"))

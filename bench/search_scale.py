@@ -36,6 +36,7 @@ import numpy as np
 from bench.paths import REPO, SHARED, shared_help
 from engine import artifacts
 from engine.recognizer import Recognizer
+from engine.runtime import configure
 from engine.search import Searcher, read_index
 from engine.settings import EngineSettings
 from training.evaluate import Query, evaluate, simulated_queries
@@ -163,6 +164,7 @@ def memoise_preparation(rec: Recognizer) -> None:
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", type=Path, default=REPO / "var" / "bench" / "catalog-100000",
                    help="an exact (flat) set at catalog scale (default: bench.catalog_scale's, under var/bench)")

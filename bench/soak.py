@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.paths import PHOTOS, shared_help
+from engine.runtime import configure
 
 PHASES = ("soak", "service", "telegram", "discord")
 REPLY_WAIT_S = 120.0
@@ -292,6 +293,7 @@ LOADS = {"service": load_service, "telegram": load_telegram, "discord": load_dis
 
 
 def main() -> int:
+    configure()  # the serving process's runtime (engine/runtime.py), measured as served
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", type=Path, help="artifact set (default: build a small one in a temp dir)")
     parser.add_argument("--photos", type=Path, default=PHOTOS,

@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.answering import Answerer
 from bot.quiet_retries import quiet_retry_logs
 from bot.feedback import FeedbackStore
-from bot.settings import BotSettings, BotTokens, load_tokens
-from cardsight.config import ConfigError, read_secret
+from bot.settings import BotSettings, BotTokens
+from configuration import ConfigError
 from engine.demo_set import DEMO_WARNING
 from engine.protocol import AsyncRecognizer
+
+if TYPE_CHECKING:
+    from bot.telegram_bot import WebhookReceiver
 
 log = logging.getLogger("cardsight.bot")
 
@@ -39,12 +42,14 @@ class DiscordRunner:
 
     name = "discord"
 
-    def __init__(self, answerer: Answerer, settings: BotSettings, token: str) -> None:
+    def __init__(self, answerer: Answerer, settings: BotSettings, tokens: BotTokens,
+                 webhooks: dict[str, WebhookReceiver] | None) -> None:
         from bot.discord_bot import CardsightDiscord, configure_api_base
 
+        assert tokens.discord is not None
         configure_api_base(settings)
         self.client = CardsightDiscord(answerer, settings)
-        self._token = token
+        self._token = tokens.discord
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -79,10 +84,13 @@ class DiscordRunner:
 class TelegramRunner:
     name = "telegram"
 
-    def __init__(self, answerer: Answerer, settings: BotSettings, token: str) -> None:
+    def __init__(self, answerer: Answerer, settings: BotSettings, tokens: BotTokens,
+                 webhooks: dict[str, WebhookReceiver] | None) -> None:
         from bot.telegram_bot import TelegramBot
 
-        self.bot = TelegramBot(answerer, settings, token, webhook_secret=read_secret("TELEGRAM_WEBHOOK_SECRET"))
+        assert tokens.telegram is not None
+        self.bot = TelegramBot(answerer, settings, tokens.telegram, webhook_secret=tokens.telegram_webhook_token,
+                               webhooks=webhooks)
 
     async def start(self) -> None:
         from telegram.error import InvalidToken
@@ -128,13 +136,15 @@ async def start_bots(
     engine: AsyncRecognizer,
     settings: BotSettings,
     *,
-    tokens: BotTokens | None = None,
+    tokens: BotTokens,
     platforms: tuple[str, ...] = PLATFORMS,
     feedback: FeedbackStore | None = None,
+    webhooks: dict[str, WebhookReceiver] | None = None,
 ) -> BotGroup:
     """Start every bot in `platforms` whose token is set; a bot without a token is skipped.
-    `feedback` records users' picks where `[feedback]` allows it (None: nowhere)."""
-    tokens = load_tokens() if tokens is None else tokens
+    `tokens`: the secrets the command layer read (`bot.settings.load_tokens`). `feedback`
+    records users' picks where `[feedback]` allows it (None: nowhere). `webhooks`: the HTTP
+    app's receivers (`service.routes.WEBHOOKS`), needed by Telegram's webhook mode."""
     quiet_retry_logs()
     group = BotGroup(Answerer(engine, settings, feedback))
     wanted: list[tuple[type[DiscordRunner] | type[TelegramRunner], str | None]] = []
@@ -146,7 +156,7 @@ async def start_bots(
         if not token:
             log.info("%s: no token set, not starting", runner_cls.name)
             continue
-        bot = runner_cls(group.answerer, settings, token)
+        bot = runner_cls(group.answerer, settings, tokens, webhooks)
         try:
             await bot.start()
         except BaseException:

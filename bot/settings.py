@@ -9,12 +9,13 @@ checked into a repository can never carry one, and so that a settings object is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from cardsight.config import ConfigError, load_section, read_secret
+from configuration import ConfigError, load_section, read_secret
 
 DISCORD_TOKEN = "DISCORD_TOKEN"
 TELEGRAM_TOKEN = "TELEGRAM_TOKEN"
+TELEGRAM_WEBHOOK_SECRET = "TELEGRAM_WEBHOOK_SECRET"
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,11 @@ class BotSettings:
     telegram_webhook_url: str | None = None
     """Public HTTPS URL Telegram posts updates to (webhook mode)."""
     telegram_webhook_listen: str = "0.0.0.0"
+    """Where `cardsight bot` listens for updates; `cardsight serve` takes them on its own
+    address (``[service]`` host and port), as one more route of the HTTP API."""
     telegram_webhook_port: int = 8443
     telegram_webhook_path: str = "telegram"
+    """Path of the route updates are posted to (the webhook URL's path, behind a proxy)."""
     telegram_poll_timeout_seconds: int = 30
     """Long-poll duration of one ``getUpdates`` call."""
     telegram_bracket_lookups: bool = True
@@ -138,10 +142,12 @@ class BotTokens:
 
     discord: str | None = None
     telegram: str | None = None
+    telegram_webhook_token: str | None = None
+    """Telegram sends it with every webhook update, so updates from anyone else are refused."""
 
     def __repr__(self) -> str:
-        shown = {k: "set" if v else "unset" for k, v in (("discord", self.discord), ("telegram", self.telegram))}
-        return f"BotTokens(discord={shown['discord']}, telegram={shown['telegram']})"
+        shown = ", ".join(f"{f.name}={'set' if getattr(self, f.name) else 'unset'}" for f in fields(self))
+        return f"BotTokens({shown})"
 
 
 def load_bot_settings(env: Mapping[str, str] | None = None, **overrides: object) -> BotSettings:
@@ -153,7 +159,9 @@ def load_feedback_settings(env: Mapping[str, str] | None = None, **overrides: ob
 
 
 def load_tokens(env: Mapping[str, str] | None = None) -> BotTokens:
-    tokens = BotTokens(discord=read_secret(DISCORD_TOKEN, env), telegram=read_secret(TELEGRAM_TOKEN, env))
+    """The bots' secrets, for the command layer to read once and hand to `start_bots`."""
+    tokens = BotTokens(discord=read_secret(DISCORD_TOKEN, env), telegram=read_secret(TELEGRAM_TOKEN, env),
+                       telegram_webhook_token=read_secret(TELEGRAM_WEBHOOK_SECRET, env))
     if tokens.telegram is not None and ":" not in tokens.telegram:
         raise ConfigError(f"{TELEGRAM_TOKEN} does not look like a BotFather token (expected 'digits:letters')")
     return tokens

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hmac
 import html
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import (
     BotCommand,
@@ -47,6 +49,9 @@ from bot.settings import BotSettings
 from engine.errors import ImageError
 
 log = logging.getLogger("cardsight.bot.telegram")
+
+WebhookReceiver = Callable[[bytes, "str | None"], Awaitable[int]]
+"""An update's body and secret-token header in, the HTTP status to answer out."""
 outage_log = logging.getLogger(OUTAGE_LOGGER)
 
 SEND_ATTEMPTS = 3
@@ -400,13 +405,18 @@ def build_application(answerer: Answerer, settings: BotSettings, token: str) -> 
 class TelegramBot:
     """Start/stop of one PTB `Application` without `run_polling` (which would own the loop)."""
 
-    def __init__(self, answerer: Answerer, settings: BotSettings, token: str, webhook_secret: str | None = None) -> None:
+    def __init__(self, answerer: Answerer, settings: BotSettings, token: str, webhook_secret: str | None = None,
+                 webhooks: dict[str, WebhookReceiver] | None = None) -> None:
+        """`webhooks`: where webhook mode puts `receive` for the HTTP app's route to find."""
+        if settings.telegram_mode == "webhook" and webhooks is None:
+            raise ValueError("webhook mode needs the HTTP app's webhooks to receive updates through")
         # httpx logs every request URL at INFO, and Bot API URLs contain the token; PTB logs
         # its base URLs at DEBUG.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self._redact = redact_in_logs(token, "<TELEGRAM_TOKEN>", TELEGRAM_LOGGERS)
         self.settings = settings
         self.webhook_secret = webhook_secret
+        self._webhooks = webhooks if settings.telegram_mode == "webhook" else None
         self.app = build_application(answerer, settings, token)
 
     async def start(self) -> None:
@@ -414,25 +424,41 @@ class TelegramBot:
         await self.app.initialize()
         await self.app.bot.set_my_commands(COMMANDS)
         await self.app.start()
-        assert self.app.updater is not None
-        if s.telegram_mode == "webhook":
-            await self.app.updater.start_webhook(
-                listen=s.telegram_webhook_listen,
-                port=s.telegram_webhook_port,
-                url_path=s.telegram_webhook_path,
-                webhook_url=s.telegram_webhook_url,
-                secret_token=self.webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+        if self._webhooks is not None:  # webhook mode (checked in __init__)
+            self._webhooks["telegram"] = self.receive
+            await self.app.bot.set_webhook(s.telegram_webhook_url, secret_token=self.webhook_secret,
+                                           allowed_updates=Update.ALL_TYPES)
         else:
+            assert self.app.updater is not None
             await self.app.updater.start_polling(
                 timeout=s.telegram_poll_timeout_seconds, allowed_updates=Update.ALL_TYPES,
                 error_callback=polling_failed,
             )
         log.info("telegram: started as @%s (%s)", self.app.bot.username, s.telegram_mode)
 
+    async def receive(self, body: bytes, secret: str | None) -> int:
+        """One update posted to the webhook route; returns the HTTP status to answer with.
+
+        Updates without the secret Telegram was given are refused (403), as PTB's own
+        webhook server did; a body that is no update is a 400.
+        """
+        if self.webhook_secret is not None and not hmac.compare_digest(
+                (secret or "").encode(), self.webhook_secret.encode()):
+            return 403
+        try:
+            update = Update.de_json(json.loads(body), self.app.bot)
+        except (ValueError, TypeError, KeyError):
+            return 400
+        if update is None:
+            return 400
+        await self.app.update_queue.put(update)
+        return 200
+
     async def stop_intake(self) -> None:
-        """Stop fetching updates; handlers already running carry on."""
+        """Stop fetching updates; handlers already running carry on. A webhook update posted
+        from now on is answered 503, and Telegram sends it again later."""
+        if self._webhooks is not None and self._webhooks.get("telegram") == self.receive:
+            del self._webhooks["telegram"]
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
 

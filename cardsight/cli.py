@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from cardsight import __version__
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from engine.errors import ArtifactError, RecognizerError
 
 COMMANDS = (

@@ -2,7 +2,7 @@
 
 The sample is generated from the settings dataclasses that `load_section` reads, with each
 field's docstring as its comment, so it lists exactly the keys the program accepts;
-tests/test_sample_config.py fails when the committed copy (deploy/cardsight.example.toml)
+tests/cli/test_sample_config.py fails when the committed copy (deploy/cardsight.example.toml)
 and the dataclasses part ways. Regenerate with:
 
     python -m cardsight.sample_config > deploy/cardsight.example.toml

@@ -79,6 +79,10 @@ class LayoutSettings:
 
 
 class ColourLayouts:
+    """The set's stored layouts; a re-ranker of the recognizer (`engine.stages.Reranker`)."""
+
+    name = "colour_layout"
+
     def __init__(self, path: Path, settings: LayoutSettings) -> None:
         try:
             self._signatures = np.load(path, mmap_mode="r")  # 240 MB for 100K cards: rows read on demand
@@ -101,6 +105,11 @@ class ColourLayouts:
     @property
     def size(self) -> int:
         return len(self._signatures)
+
+    @property
+    def shortlist(self) -> int:
+        """Embedding matches re-ranked: the calibration was fitted on this many."""
+        return self.settings.shortlist
 
     def signature(self, row: int) -> np.ndarray:
         """The stored (33·24·3,) int8 signature of one gallery row."""

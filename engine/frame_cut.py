@@ -15,6 +15,9 @@ Whether the side between the corners in view is the card's short side or its lon
 open while less of the card shows along the cut sides than its width, so then both
 completions are returned, the one that leaves more of the card in view first; the
 recognizer keeps whichever the gallery knows best.
+
+The geometry of the cut card's part in view lives here too: `cut_outline` fits its sides
+in view from a segmented blob's outline, `area_in_view` measures how much of it shows.
 """
 
 from __future__ import annotations
@@ -24,10 +27,21 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from engine.quad import CARD_ASPECT, PHONE_FOCALS, is_plausible_card, order_corners, quad_area
+from engine.quad import (
+    CARD_ASPECT,
+    PHONE_FOCALS,
+    box_holds,
+    intersect_lines,
+    is_plausible_card,
+    order_corners,
+    quad_area,
+    side_line,
+)
 
 PHONE_FOCAL = sum(PHONE_FOCALS) / 2
 """Focal length (× the image's long side) the completion assumes: the middle of a phone's."""
+_OFF_FRAME_REACH = 0.1  # of a cut blob's size: how far past the frame its simplified outline may reach
+_MAX_CORNER_COS = 0.6  # |cos| of a card corner's angle seen under a hand-held photo's perspective
 MIN_IN_VIEW = 0.5
 """Least share of a completed card's area in the photo: a card mostly out of the picture is
 not what the user asks about, and completing a blob from so little invents cards in
@@ -165,3 +179,134 @@ class _Camera:
         """Where the ray through an image point meets the plane through `origin`."""
         ray = self.ray(point)
         return ray * (origin @ normal) / (ray @ normal)
+
+
+def area_in_view(quad: np.ndarray, frame: np.ndarray | None, cut: bool) -> float:
+    """Area of the card's part inside `frame` (x0, y0, x1, y1), or of the quad without one.
+
+    A cut quad (corners in view, then where its sides leave the frame: `cut_outline`)
+    leaves out what lies beyond its cut where that runs across a frame corner, so there
+    the frame is clipped by the three card sides in view instead.
+    """
+    if frame is None:
+        return quad_area(quad)
+    x0, y0, x1, y1 = frame
+    view = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    if not cut:
+        area, _ = cv2.intersectConvexConvex(np.asarray(quad, np.float32), view)
+        return float(area)
+    corner0, corner1, exit1, exit0 = quad
+    inside = quad.mean(axis=0)
+    for start, end in ((exit0, corner0), (corner0, corner1), (corner1, exit1)):
+        view = _clip(view, start, end, inside)
+    return quad_area(view) if len(view) >= 3 else 0.0
+
+
+def _clip(polygon: np.ndarray, start: np.ndarray, end: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The convex polygon's part on `inside`'s side of the line through start and end."""
+    normal = np.float32([start[1] - end[1], end[0] - start[0]])
+    if (inside - start) @ normal < 0:
+        normal = -normal
+    depth = (polygon - start) @ normal
+    kept = []
+    for i in range(len(polygon)):
+        j = (i + 1) % len(polygon)
+        if depth[i] >= 0:
+            kept.append(polygon[i])
+        if (depth[i] >= 0) != (depth[j] >= 0):
+            kept.append(polygon[i] + (polygon[j] - polygon[i]) * depth[i] / (depth[i] - depth[j]))
+    return np.float32(kept).reshape(-1, 2)
+
+
+def cut_outline(contour: np.ndarray, frame: np.ndarray, near: float) -> tuple[np.ndarray, bool] | None:
+    """Quad of a card outline the photo's edge cuts, from the sides in view, and whether one
+    of its sides is the frame's cut (three card sides in view); None if it is not one card
+    cut once.
+
+    The part in view is the card's quad clipped by the frame: a convex polygon whose sides are
+    the card's sides in view and a stretch or two of the frame's edge (two where it runs across
+    a frame corner). The hull polygon `engine.segmenter.fit_quad` starts from takes a frame stretch for a card
+    side, and across a frame corner makes five sides of four, so here the hull is simplified to
+    four sides, or five where four leave part of it out (a corner just inside the frame has a
+    short side in view that four sides swallow; of two shapes neither fitting, the first with
+    its frame stretches in one run), those along the frame are set aside, and lines are fitted
+    to the outline on the others. With four card sides in view the corner off the frame is where
+    the outer two meet; with three, the quad closes where those two leave the frame (a side
+    along the frame edge, for `complete_cut_card` to complete). Outline points within
+    `near` of the frame are left out: a segmenter leaves the last pixels before it unsure.
+    """
+    hull = cv2.convexHull(contour)
+    x0, y0, x1, y1 = frame
+    points = contour.reshape(-1, 2).astype(np.float32)
+    points = points[(points[:, 0] > x0 + near) & (points[:, 0] < x1 - near)
+                    & (points[:, 1] > y0 + near) & (points[:, 1] < y1 - near)]
+    # Simplified, the hull's polygon may reach a little past the frame where it runs across a
+    # frame corner; far past it, the polygon has made one long side of a card side and the frame.
+    beyond = near + _OFF_FRAME_REACH * np.sqrt(max(cv2.contourArea(hull), 1.0))
+    reach = frame + np.float32([-beyond, -beyond, beyond, beyond])
+    fallback = None
+    for sides in (4, 5):
+        if len(hull) < sides:  # a sliver or triangle of class pixels: approxPolyN asserts on it
+            continue
+        polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
+        if len(polygon) != sides or not all(box_holds(reach, vertex) for vertex in polygon):
+            continue  # a vertex far beyond the photo: a side in view was swallowed into a frame stretch
+        along = [_along_frame(polygon[i], polygon[(i + 1) % sides], frame, near) for i in range(sides)]
+        card_sides = sides - sum(along)
+        first = next((i for i in range(sides) if along[i - 1] and not along[i]), None)
+        if first is None or card_sides not in (3, 4) or not all(along[(first + card_sides + k) % sides]
+                                                                 for k in range(sides - card_sides)):
+            continue  # the frame stretches must be one run, between the card sides
+        chain = np.roll(polygon, -first, axis=0)[:card_sides + 1]
+        if _hull_error(hull, polygon) <= near:
+            break
+        fallback = fallback or (chain, card_sides)
+    else:
+        if fallback is None:
+            return None
+        chain, card_sides = fallback
+    lines = [side_line(points, chain[i], chain[i + 1]) for i in range(card_sides)]
+    if any(abs(float(lines[i][1] @ lines[i + 1][1])) > _MAX_CORNER_COS for i in range(card_sides - 1)):
+        return None  # two stretches of one side: too little of the card is in view
+    corners = [intersect_lines(lines[i], lines[i + 1]) for i in range(card_sides - 1)]
+    if any(c is None for c in corners):
+        return None
+    if card_sides == 4:
+        ends = [intersect_lines(lines[3], lines[0])]
+    else:
+        ends = [_exit(corners[1], lines[2], chain[3], frame), _exit(corners[0], lines[0], chain[0], frame)]
+    if any(c is None for c in ends):
+        return None
+    if np.abs(np.float32(corners) - chain[1:-1]).max() > 0.25 * np.sqrt(max(cv2.contourArea(hull), 1.0)):
+        return None  # a wild line fit
+    return np.float32(corners + ends), card_sides == 3
+
+
+def _along_frame(a: np.ndarray, b: np.ndarray, frame: np.ndarray, near: float) -> bool:
+    """Whether the segment a-b runs along one edge of the frame (x0, y0, x1, y1), within `near`."""
+    x0, y0, x1, y1 = frame
+    return bool(max(a[0], b[0]) <= x0 + near or min(a[0], b[0]) >= x1 - near
+                or max(a[1], b[1]) <= y0 + near or min(a[1], b[1]) >= y1 - near)
+
+
+def _hull_error(hull: np.ndarray, polygon: np.ndarray) -> float:
+    """Farthest any hull vertex lies from the polygon's outline."""
+    outline = polygon.reshape(-1, 1, 2)
+    return max(abs(cv2.pointPolygonTest(outline, (float(x), float(y)), True)) for x, y in hull.reshape(-1, 2))
+
+
+def _exit(corner: np.ndarray, line: tuple[np.ndarray, np.ndarray], towards: np.ndarray,
+          frame: np.ndarray) -> np.ndarray | None:
+    """Where the side through `corner` along `line`'s direction, heading for `towards`,
+    leaves the frame (x0, y0, x1, y1); None if the corner lies outside it."""
+    _, direction = line
+    if (towards - corner) @ direction < 0:
+        direction = -direction
+    x0, y0, x1, y1 = frame
+    if not (x0 <= corner[0] <= x1 and y0 <= corner[1] <= y1):
+        return None
+    reach = []
+    for start, step, low, high in ((corner[0], direction[0], x0, x1), (corner[1], direction[1], y0, y1)):
+        if abs(step) > 1e-9:
+            reach.append(((high if step > 0 else low) - start) / step)
+    return (corner + min(reach) * direction).astype(np.float32) if reach else None

@@ -196,3 +196,24 @@ def intersect_lines(a: Line, b: Line, parallel_eps: float = 1e-3) -> np.ndarray 
     diff = pb - pa
     s = float(diff[0] * db[1] - diff[1] * db[0]) / cross
     return (pa + s * da).astype(np.float32)
+
+
+SIDE_SPAN = (0.15, 0.85)  # part of each side whose outline points the line fit uses
+
+
+def side_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, direction) of the line through outline points near the middle of side start-end."""
+    direction = end - start
+    length = float(np.linalg.norm(direction))
+    if length < 1.0:
+        return start, np.float32([1.0, 0.0])
+    direction = direction / length
+    normal = np.float32([-direction[1], direction[0]])
+    relative = points - start
+    along = relative @ direction / length
+    across = np.abs(relative @ normal)
+    near = (along >= SIDE_SPAN[0]) & (along <= SIDE_SPAN[1]) & (across <= max(2.0, 0.04 * length))
+    if np.count_nonzero(near) < 4:
+        return start, direction
+    vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    return np.float32([x0, y0]), np.float32([vx, vy])

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from engine import artifacts, demo_set
+from engine import artifacts, demo_set, stages
 from engine.calibrate import Calibrator
 from engine.catalog import Catalog
 from engine.colour_layout import ColourLayouts
 from engine.decode import decode_image
-from engine.detect import DetectedCard, detect_cards
+from engine.detect import DetectedCard, Detector
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
 from engine.explain import agreement_map, overlay, png
@@ -37,8 +37,7 @@ from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
 from engine.title_answers import covered_cards
-from engine.title_read import STRIP_HEIGHT, TitleReader, agreement, title_vote, warp_strip
-from engine.verify import art_agreement, crop_lab, half_turned
+from engine.title_read import STRIP_HEIGHT, TitleReader
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +106,20 @@ class _Prepared:
 
 
 class Recognizer:
-    def __init__(self, artifact_set: artifacts.ArtifactSet, settings: EngineSettings) -> None:
+    def __init__(self, artifact_set: artifacts.ArtifactSet, settings: EngineSettings,
+                 detector: Detector | None = None) -> None:
+        """`detector`: finds and cuts out the cards (default: the shipped segmenter with the
+        classical passes); the recognizer owns it and closes it."""
         self.settings = settings
         self.artifact_set = artifact_set
+        self.detector = detector or Detector()
         self.embedder = Embedder(artifact_set.file("model.onnx"), threads=settings.threads)
         self.searcher = Searcher.load(artifact_set.file("index.faiss"))
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
         self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
         self.layouts = ColourLayouts.of_set(artifact_set.path, artifact_set.manifest)
         self.titles = TitleReader(self.catalog.names(), threads=1) if settings.read_titles else None
+        self.rerankers, self.verifiers = stages.of_set(self.layouts, self.titles)
         sizes = {"index": self.searcher.size, "catalog": self.catalog.size}
         if self.layouts is not None:
             sizes["layouts"] = self.layouts.size
@@ -135,7 +139,7 @@ class Recognizer:
         the GIL long enough to stall the bots' event loop for hundreds of milliseconds.
         """
         width, height = self.embedder.input_size
-        detect_cards(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
+        self.detector.detect(np.zeros((height * 2, width * 2, 3), np.uint8), crop_size=(width, height))
         self.embedder.embed([np.zeros((height, width, 3), np.uint8)])
         if self.titles is not None and self.calibrator.w_title > 0:
             self.titles.read(np.zeros((STRIP_HEIGHT, 4 * STRIP_HEIGHT, 3), np.uint8))
@@ -180,7 +184,7 @@ class Recognizer:
             min_long_side=self.settings.decode_min_long_side,
         )
         t1 = time.perf_counter()
-        cards = detect_cards(
+        cards = self.detector.detect(
             image.rgb, crop_size=self.embedder.input_size, max_cards=self.settings.max_cards
         )
         t2 = time.perf_counter()
@@ -220,7 +224,7 @@ class Recognizer:
                           source=source, source_quad=source_quad)
 
     def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-        """Embed, search, re-rank by colour layout: (scores, rows) per crop, best first."""
+        """Embed, search, re-rank (`rerankers`): (scores, rows) per crop, best first."""
         step = self.settings.max_batch
         t0 = time.perf_counter()
         vectors = (
@@ -229,13 +233,12 @@ class Recognizer:
         )
         t1 = time.perf_counter()
         k = min(self.settings.search_k, self.searcher.size)
-        if self.layouts is None:
-            scores, rows = self.searcher.search(vectors, k)
-        else:
-            shortlist = min(max(k, self.layouts.settings.shortlist), self.searcher.size)
-            scores, rows = self.searcher.search(vectors, shortlist)
+        shortlist = min(max([k, *(r.shortlist for r in self.rerankers)]), self.searcher.size)
+        scores, rows = self.searcher.search(vectors, shortlist)
+        for i, reranker in enumerate(self.rerankers):  # the last keeps the k answers draw on
+            keep = k if i == len(self.rerankers) - 1 else shortlist
             if crops:
-                reranked = [self.layouts.rerank(crop, s, r, k) for crop, s, r in zip(crops, scores, rows)]
+                reranked = [reranker.rerank(crop, s, r, keep) for crop, s, r in zip(crops, scores, rows)]
                 scores, rows = np.stack([s for s, _ in reranked]), np.stack([r for _, r in reranked])
         t2 = time.perf_counter()
         return scores, rows, {"embed": (t1 - t0) * 1e3, "search": (t2 - t1) * 1e3}
@@ -298,26 +301,17 @@ class Recognizer:
                              self.settings.unsure_below)
 
     def art_agreement(self, found: Candidates) -> float:
-        """`engine.verify.art_agreement` of the crop with its top match; 0 (no opinion) for sets
-        without stored layouts."""
-        if self.layouts is None or not found.rows:
-            return 0.0
-        return art_agreement(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
+        """The art check's vote (`engine.stages.ArtCheck`); 0 (no opinion) for sets without
+        stored layouts."""
+        return self._vote("art", found)
 
     def title_vote(self, found: Candidates) -> float:
-        """`engine.title_read.title_vote` of the card's printed title for its top name; 0 where
-        titles are not read (no reader, no photo, a whole-frame guess)."""
-        if self.titles is None or found.source is None or found.source_quad is None or not found.matches:
-            return 0.0
-        turned = (half_turned(crop_lab(found.crop), self.layouts.signature(found.rows[0]))
-                  if self.layouts is not None and found.rows else False)
-        name = found.matches[0].name
-        for end in (turned, not turned):  # the layout's guess of where the title is, then the other end
-            if end not in found.titles_read:
-                found.titles_read[end] = self.titles.read(warp_strip(found.source, found.source_quad, end))
-            if agreement(found.titles_read[end], name) is not None:
-                return title_vote(found.titles_read[end], name)
-        return 0.0
+        """The title check's vote (`engine.stages.TitleCheck`); 0 where titles are not read."""
+        return self._vote("title", found)
+
+    def _vote(self, name: str, found: Candidates) -> float:
+        verifier = self.verifiers.get(name)
+        return verifier.vote(found) if verifier is not None else 0.0
 
     def evidence(self, found: Candidates) -> tuple[float, float, float, float]:
         """(top score, margin over another name, art agreement, title vote): what the calibrator
@@ -424,6 +418,7 @@ class Recognizer:
             "gallery_size": self.catalog.size,
             "index_kind": m.get("index_kind"),
             "colour_layout": m.get("colour_layout"),
+            "stages": {"rerankers": [r.name for r in self.rerankers], "verifiers": list(self.verifiers)},
             "queue_depth": self._queue.qsize(),
         }
 
@@ -469,7 +464,7 @@ class Recognizer:
                     j.future.set_result(result)
 
     def close(self) -> None:
-        """Finish queued work, then release the model and the catalog."""
+        """Finish queued work, then release the model, the detector's thread and the catalog."""
         with self._worker_lock:
             workers, self._workers = self._workers, []
         try:
@@ -480,4 +475,5 @@ class Recognizer:
         else:
             for worker in workers:
                 worker.join(timeout=self.settings.timeout_s)
+        self.detector.close()
         self.catalog.close()

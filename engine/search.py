@@ -15,8 +15,6 @@ import numpy as np
 
 from engine.index_layout import resolve_kind
 
-faiss.omp_set_num_threads(1)
-
 HNSW_EF_SEARCH = 128
 """Graph candidates kept per query: 64 lost exact neighbours on photo crops at 100K faces."""
 IVF_NPROBE = 64

@@ -7,7 +7,8 @@ as background, card interior or card boundary band. The band runs along every ca
 visible outline, so interior minus band falls apart into one blob per card; each blob's
 quad has sides that are lines fitted to its outline (sub-pixel, and robust to a notch
 where a finger covers the edge), moved out to the middle of the band around it. A blob the
-photo's edge cuts is outlined by its sides in view only, for the detector to complete.
+photo's edge cuts is outlined by its sides in view only (engine/frame_cut.py: the geometry
+of cut cards), for the detector to complete.
 
 The network is optional: without its ONNX file the detector runs classical passes only.
 """
@@ -15,7 +16,6 @@ The network is optional: without its ONNX file the detector runs classical passe
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from engine.embed import cpu_session
-from engine.quad import box_holds, intersect_lines, order_corners, quad_area
+from engine.frame_cut import area_in_view, cut_outline
+from engine.quad import box_holds, intersect_lines, order_corners, quad_area, side_line
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,6 @@ BAND_RADIUS = 2  # half-width of the boundary band in class-map pixels, as train
 MIN_FILL = 0.75  # blob area over quad area (and its inverse): below it the blob is no quad
 MIN_BLOB_PIXELS = 40  # a card whose interior blob is smaller is too small to read
 _BAND_REACH = 3 * BAND_RADIUS + 1  # how far out from a blob its band is looked for
-_SIDE_SPAN = (0.15, 0.85)  # part of each side whose outline points the line fit uses
-_OFF_FRAME_REACH = 0.1  # of a cut blob's size: how far past the frame its simplified outline may reach
-_MAX_CORNER_COS = 0.6  # |cos| of a card corner's angle seen under a hand-held photo's perspective
 
 
 class CardSegmenter:
@@ -181,7 +179,7 @@ def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None, *,
 
     `around` (x0, y0, x1, y1): only blobs whose bounding box is centred in it.
     `frame_cuts`: the map's edges are the photo's, so a blob they cut is outlined by its
-    sides in view alone (see `_cut_outline`), and its fill is measured inside the map.
+    sides in view alone (see `cut_outline`), and its fill is measured inside the map.
 
     The card edge runs down the middle of the boundary band, so each side is placed midway
     between the blob's own outline and the outline of the blob plus the band around it.
@@ -212,7 +210,7 @@ def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None, *,
         inner_quad, outer_quad, cut = _outline_quads(inner, outer, frame)
         if inner_quad is None or outer_quad is None:
             continue
-        fill = float(np.count_nonzero(inner)) / max(_area_in_view(inner_quad, frame, cut), 1.0)
+        fill = float(np.count_nonzero(inner)) / max(area_in_view(inner_quad, frame, cut), 1.0)
         # To pixel-edge coordinates (what warps and scaling assume): contour points are the
         # indices of the outermost pixels, whose centres sit at +0.5 and outer edges beyond.
         inner_quad, outer_quad = order_corners(inner_quad), order_corners(outer_quad)
@@ -243,7 +241,8 @@ def _outline_quads(inner: np.ndarray, outer: np.ndarray,
     ends, when the blob reaches it. Both are fitted alike, so that their corners pair up."""
     contours = [max(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
                 for mask in (inner, outer)]
-    fits = [_cut_outline(contour, frame) for contour in contours] if frame is not None else [None, None]
+    # The network often leaves the last pixels before the photo's edge background or band.
+    fits = [cut_outline(contour, frame, 2 * BAND_RADIUS + 1) for contour in contours] if frame is not None else [None, None]
     if any(fit is None for fit in fits):
         fits = [(fit_quad(contour), False) for contour in contours]
     elif fits[0][1] != fits[1][1]:  # one saw a corner off the frame, the other a cut side: take the whole quad
@@ -252,138 +251,6 @@ def _outline_quads(inner: np.ndarray, outer: np.ndarray,
     inner_quad, outer_quad = (quad if quad is not None and quad_area(quad) > 0 else None
                               for quad in (inner_quad, outer_quad))
     return inner_quad, outer_quad, cut
-
-
-def _area_in_view(quad: np.ndarray, frame: np.ndarray | None, cut: bool) -> float:
-    """Area of the card's part inside `frame` (x0, y0, x1, y1), or of the quad without one.
-
-    A cut quad (corners in view, then where its sides leave the frame: `_cut_outline`)
-    leaves out what lies beyond its cut where that runs across a frame corner, so there
-    the frame is clipped by the three card sides in view instead.
-    """
-    if frame is None:
-        return quad_area(quad)
-    x0, y0, x1, y1 = frame
-    view = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    if not cut:
-        area, _ = cv2.intersectConvexConvex(np.asarray(quad, np.float32), view)
-        return float(area)
-    corner0, corner1, exit1, exit0 = quad
-    inside = quad.mean(axis=0)
-    for start, end in ((exit0, corner0), (corner0, corner1), (corner1, exit1)):
-        view = _clip(view, start, end, inside)
-    return quad_area(view) if len(view) >= 3 else 0.0
-
-
-def _clip(polygon: np.ndarray, start: np.ndarray, end: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """The convex polygon's part on `inside`'s side of the line through start and end."""
-    normal = np.float32([start[1] - end[1], end[0] - start[0]])
-    if (inside - start) @ normal < 0:
-        normal = -normal
-    depth = (polygon - start) @ normal
-    kept = []
-    for i in range(len(polygon)):
-        j = (i + 1) % len(polygon)
-        if depth[i] >= 0:
-            kept.append(polygon[i])
-        if (depth[i] >= 0) != (depth[j] >= 0):
-            kept.append(polygon[i] + (polygon[j] - polygon[i]) * depth[i] / (depth[i] - depth[j]))
-    return np.float32(kept).reshape(-1, 2)
-
-
-def _cut_outline(contour: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, bool] | None:
-    """Quad of a card outline the photo's edge cuts, from the sides in view, and whether one
-    of its sides is the frame's cut (three card sides in view); None if it is not one card
-    cut once.
-
-    The part in view is the card's quad clipped by the frame: a convex polygon whose sides are
-    the card's sides in view and a stretch or two of the frame's edge (two where it runs across
-    a frame corner). The hull polygon `fit_quad` starts from takes a frame stretch for a card
-    side, and across a frame corner makes five sides of four, so here the hull is simplified to
-    four sides, or five where four leave part of it out (a corner just inside the frame has a
-    short side in view that four sides swallow; of two shapes neither fitting, the first with
-    its frame stretches in one run), those along the frame are set aside, and lines are fitted
-    to the outline on the others. With four card sides in view the corner off the frame is where
-    the outer two meet; with three, the quad closes where those two leave the frame (a side
-    along the frame edge, for engine/frame_cut.py to complete).
-    """
-    hull = cv2.convexHull(contour)
-    # The network often leaves the last pixels before the photo's edge background or band.
-    near = 2 * BAND_RADIUS + 1
-    x0, y0, x1, y1 = frame
-    points = contour.reshape(-1, 2).astype(np.float32)
-    points = points[(points[:, 0] > x0 + near) & (points[:, 0] < x1 - near)
-                    & (points[:, 1] > y0 + near) & (points[:, 1] < y1 - near)]
-    # Simplified, the hull's polygon may reach a little past the frame where it runs across a
-    # frame corner; far past it, the polygon has made one long side of a card side and the frame.
-    beyond = near + _OFF_FRAME_REACH * np.sqrt(max(cv2.contourArea(hull), 1.0))
-    reach = frame + np.float32([-beyond, -beyond, beyond, beyond])
-    fallback = None
-    for sides in (4, 5):
-        if len(hull) < sides:  # a sliver or triangle of class pixels: approxPolyN asserts on it
-            continue
-        polygon = cv2.approxPolyN(hull, sides, ensure_convex=True).reshape(-1, 2).astype(np.float32)
-        if len(polygon) != sides or not all(box_holds(reach, vertex) for vertex in polygon):
-            continue  # a vertex far beyond the photo: a side in view was swallowed into a frame stretch
-        along = [_along_frame(polygon[i], polygon[(i + 1) % sides], frame, near) for i in range(sides)]
-        card_sides = sides - sum(along)
-        first = next((i for i in range(sides) if along[i - 1] and not along[i]), None)
-        if first is None or card_sides not in (3, 4) or not all(along[(first + card_sides + k) % sides]
-                                                                 for k in range(sides - card_sides)):
-            continue  # the frame stretches must be one run, between the card sides
-        chain = np.roll(polygon, -first, axis=0)[:card_sides + 1]
-        if _hull_error(hull, polygon) <= near:
-            break
-        fallback = fallback or (chain, card_sides)
-    else:
-        if fallback is None:
-            return None
-        chain, card_sides = fallback
-    lines = [_side_line(points, chain[i], chain[i + 1]) for i in range(card_sides)]
-    if any(abs(float(lines[i][1] @ lines[i + 1][1])) > _MAX_CORNER_COS for i in range(card_sides - 1)):
-        return None  # two stretches of one side: too little of the card is in view
-    corners = [intersect_lines(lines[i], lines[i + 1]) for i in range(card_sides - 1)]
-    if any(c is None for c in corners):
-        return None
-    if card_sides == 4:
-        ends = [intersect_lines(lines[3], lines[0])]
-    else:
-        ends = [_exit(corners[1], lines[2], chain[3], frame), _exit(corners[0], lines[0], chain[0], frame)]
-    if any(c is None for c in ends):
-        return None
-    if np.abs(np.float32(corners) - chain[1:-1]).max() > 0.25 * np.sqrt(max(cv2.contourArea(hull), 1.0)):
-        return None  # a wild line fit
-    return np.float32(corners + ends), card_sides == 3
-
-
-def _along_frame(a: np.ndarray, b: np.ndarray, frame: np.ndarray, near: float) -> bool:
-    """Whether the segment a-b runs along one edge of the frame (x0, y0, x1, y1), within `near`."""
-    x0, y0, x1, y1 = frame
-    return bool(max(a[0], b[0]) <= x0 + near or min(a[0], b[0]) >= x1 - near
-                or max(a[1], b[1]) <= y0 + near or min(a[1], b[1]) >= y1 - near)
-
-
-def _hull_error(hull: np.ndarray, polygon: np.ndarray) -> float:
-    """Farthest any hull vertex lies from the polygon's outline."""
-    outline = polygon.reshape(-1, 1, 2)
-    return max(abs(cv2.pointPolygonTest(outline, (float(x), float(y)), True)) for x, y in hull.reshape(-1, 2))
-
-
-def _exit(corner: np.ndarray, line: tuple[np.ndarray, np.ndarray], towards: np.ndarray,
-          frame: np.ndarray) -> np.ndarray | None:
-    """Where the side through `corner` along `line`'s direction, heading for `towards`,
-    leaves the frame (x0, y0, x1, y1); None if the corner lies outside it."""
-    _, direction = line
-    if (towards - corner) @ direction < 0:
-        direction = -direction
-    x0, y0, x1, y1 = frame
-    if not (x0 <= corner[0] <= x1 and y0 <= corner[1] <= y1):
-        return None
-    reach = []
-    for start, step, low, high in ((corner[0], direction[0], x0, x1), (corner[1], direction[1], y0, y1)):
-        if abs(step) > 1e-9:
-            reach.append(((high if step > 0 else low) - start) / step)
-    return (corner + min(reach) * direction).astype(np.float32) if reach else None
 
 
 def fit_quad(contour: np.ndarray) -> np.ndarray | None:
@@ -409,7 +276,7 @@ def fit_quad(contour: np.ndarray) -> np.ndarray | None:
     lines = []
     for i in range(4):
         start, end = rough[i], rough[(i + 1) % 4]
-        lines.append(_side_line(points, start, end))
+        lines.append(side_line(points, start, end))
     corners = [intersect_lines(lines[i - 1], lines[i]) for i in range(4)]
     if any(c is None for c in corners):
         return rough
@@ -419,25 +286,6 @@ def fit_quad(contour: np.ndarray) -> np.ndarray | None:
     return quad
 
 
-def _side_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(point, direction) of the line through outline points near the middle of side start-end."""
-    direction = end - start
-    length = float(np.linalg.norm(direction))
-    if length < 1.0:
-        return start, np.float32([1.0, 0.0])
-    direction = direction / length
-    normal = np.float32([-direction[1], direction[0]])
-    relative = points - start
-    along = relative @ direction / length
-    across = np.abs(relative @ normal)
-    near = (along >= _SIDE_SPAN[0]) & (along <= _SIDE_SPAN[1]) & (across <= max(2.0, 0.04 * length))
-    if np.count_nonzero(near) < 4:
-        return start, direction
-    vx, vy, x0, y0 = cv2.fitLine(points[near], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-    return np.float32([x0, y0]), np.float32([vx, vy])
-
-
-
 def _outward(quad: np.ndarray, distance: float) -> np.ndarray:
     """Per-corner shift that moves every side of a convex quad `distance` outwards (approx.)."""
     centre = quad.mean(axis=0)
@@ -445,10 +293,9 @@ def _outward(quad: np.ndarray, distance: float) -> np.ndarray:
     return distance * away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6) * np.sqrt(2.0)
 
 
-@lru_cache(maxsize=1)
-def default_segmenter() -> CardSegmenter | None:
-    """The shipped segmenter, or None (logged once) when its model file is absent."""
-    if not MODEL_PATH.exists():
-        log.info("no card segmenter at %s: detecting cards with classical outlines only", MODEL_PATH)
+def load_segmenter(model_path: Path = MODEL_PATH) -> CardSegmenter | None:
+    """The segmenter at `model_path`, or None (logged) when the file is absent."""
+    if not model_path.exists():
+        log.info("no card segmenter at %s: detecting cards with classical outlines only", model_path)
         return None
-    return CardSegmenter(MODEL_PATH)
+    return CardSegmenter(model_path)

@@ -17,7 +17,7 @@ from engine.errors import RecognizerError
 from service import routes
 from service.holder import EngineHolder
 from service.metrics import ServiceMetrics
-from service.routes import HOLDER, METRICS, SETTINGS, STATIC_DIR, ApiError, error_response
+from service.routes import HOLDER, METRICS, SETTINGS, STATIC_DIR, WEBHOOKS, ApiError, error_response
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,11 @@ async def _page_headers(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_app(
-    holder: EngineHolder, settings: ServiceSettings, api_token: str | None = None
+    holder: EngineHolder, settings: ServiceSettings, api_token: str | None = None, *,
+    telegram_webhook_path: str | None = None,
 ) -> web.Application:
+    """The API, the try-it page and, with `telegram_webhook_path`, the route Telegram posts
+    the bot's updates to (its receiver goes in `app[WEBHOOKS]` while the bot runs)."""
     metrics = ServiceMetrics(holder.info)
     app = web.Application(
         middlewares=[
@@ -141,4 +144,15 @@ def create_app(
     app.router.add_get("/", routes.index, name="index")
     app.router.add_get("/demo-gallery/{card_id}", routes.demo_card_image, name="demo_image")
     app.router.add_static("/static/", STATIC_DIR, name="static")
+    app[WEBHOOKS] = {}
+    if telegram_webhook_path is not None:
+        app.router.add_post(f"/{telegram_webhook_path.strip('/')}", routes.telegram_webhook, name="telegram_webhook")
+    return app
+
+
+def webhook_app(telegram_webhook_path: str) -> web.Application:
+    """Only the Telegram webhook route: what `cardsight bot` serves, which has no API."""
+    app = web.Application()
+    app[WEBHOOKS] = {}
+    app.router.add_post(f"/{telegram_webhook_path.strip('/')}", routes.telegram_webhook, name="telegram_webhook")
     return app

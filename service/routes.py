@@ -21,6 +21,10 @@ MAX_QUERY_CHARS = 200
 HOLDER = web.AppKey("holder", EngineHolder)
 SETTINGS = web.AppKey("settings", ServiceSettings)
 METRICS = web.AppKey("metrics", ServiceMetrics)
+WEBHOOKS = web.AppKey("webhooks", dict)
+"""Chat bots' update receivers by name ("telegram"), filled while the bots run: the app
+exists before they start, and a stopped bot's updates answer 503 (Telegram retries)."""
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class ApiError(Exception):
@@ -131,3 +135,12 @@ async def openapi(request: web.Request) -> web.FileResponse:
 
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """One Telegram update, handed to the running bot, which answers with the status."""
+    receive = request.app[WEBHOOKS].get("telegram")
+    if receive is None:
+        return web.Response(status=503, headers={"Retry-After": "5"})
+    status = await receive(await request.read(), request.headers.get(TELEGRAM_SECRET_HEADER))
+    return web.Response(status=status)

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from engine.protocol import AsyncRecognizer
 from service.app import create_app
+from service.routes import WEBHOOKS
 from service.holder import EngineHolder, Loader
 from service.settings import ServiceConfig
 
@@ -31,7 +32,8 @@ class BotGroup(Protocol):
     async def stop(self) -> None: ...
 
 
-BotStarter = Callable[[AsyncRecognizer], Awaitable[BotGroup] | BotGroup]
+BotStarter = Callable[[AsyncRecognizer, dict[str, Any]], Awaitable[BotGroup] | BotGroup]
+"""Starts the bots on an engine, with the app's webhook receivers (`service.routes.WEBHOOKS`)."""
 
 
 @dataclass
@@ -43,6 +45,8 @@ class ServePlan:
     retry_first_load: bool = False
     """Keep retrying the first load (a remote engine that is not up yet) instead of failing."""
     start_bots: BotStarter | None = None
+    telegram_webhook_path: str | None = None
+    """The route Telegram posts the bot's updates to, in webhook mode."""
 
 
 async def _first_load(holder: EngineHolder, plan: ServePlan) -> bool:
@@ -60,7 +64,7 @@ async def serve(plan: ServePlan) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit status."""
     settings = plan.config.settings
     holder = EngineHolder(plan.loader, drain_timeout_s=settings.drain_timeout_s)
-    app = create_app(holder, settings, plan.config.api_token)
+    app = create_app(holder, settings, plan.config.api_token, telegram_webhook_path=plan.telegram_webhook_path)
     runner = web.AppRunner(app, access_log=log if settings.access_log else None,
                            handle_signals=False)
     await runner.setup()
@@ -95,7 +99,7 @@ async def serve(plan: ServePlan) -> int:
             log.error("could not load the engine: %s", holder.last_error)
             return 2
         if plan.start_bots is not None:
-            started = plan.start_bots(holder)
+            started = plan.start_bots(holder, app[WEBHOOKS])
             bots = await started if inspect.isawaitable(started) else started
         await stop.wait()
         log.info("stopping")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlparse
 
-from cardsight.config import load_section, read_secret
+from configuration import load_section, read_secret
 
 API_TOKEN_SECRET = "CARDSIGHT_API_TOKEN"
 """Bearer token this service demands on its API, when set (env var or ``*_FILE``)."""

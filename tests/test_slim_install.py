@@ -60,7 +60,7 @@ BLOCKER = textwrap.dedent(f"""
 SERVING_PACKAGES = ("engine", "service", "bot", "training.sync")
 SERVING_MODULES = (
     "cardsight.cli", "cardsight.commands.serve", "cardsight.commands.bot", "cardsight.commands.sync",
-    "cardsight.commands.identify", "cardsight.config",
+    "cardsight.commands.identify", "configuration",
 )
 
 

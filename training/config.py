@@ -15,7 +15,7 @@ from typing import Any
 
 import tomli_w
 
-from cardsight.config import ConfigError, load_section
+from configuration import ConfigError, load_section
 from engine.index_layout import KINDS
 
 

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from training.config import RunConfig, load_run_config
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode
 from training.generated import generated_references
@@ -130,8 +130,8 @@ def train(
     tc = cfg.train
     images = [*images, *generated_references(run_dir, tc.generated_cards, tc.seed)]
     device = pick_device(tc.device)
-    # Faiss and torch share one OpenMP runtime: the engine's one-thread Faiss setting, made
-    # when engine.search is imported (the CLI does), would leave torch a single core.
+    # Every core this process may use, whatever a serving runtime set earlier in it
+    # (engine.runtime.configure: Faiss and torch share one OpenMP runtime).
     torch.set_num_threads(_usable_cores())
     torch.manual_seed(tc.seed)
     model = CardEmbedder(cfg.model)

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import torch
 
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from engine.quad import warp_quad
 from training.config import RunConfig, from_dict
 from training.gallery import GalleryItem, load_card_image

@@ -11,6 +11,12 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.settings import BotSettings
 
 log = logging.getLogger("cardsight.bot")
 
@@ -34,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
     return asyncio.run(_run(args))
 
 
@@ -41,9 +50,10 @@ async def _run(args: argparse.Namespace) -> int:
     from bot.runner import PLATFORMS, start_bots
     from bot.feedback import FeedbackStore
     from bot.settings import load_bot_settings, load_feedback_settings, load_tokens
-    from cardsight.config import ConfigError, read_secret
+    from configuration import ConfigError, load_section, read_secret
     from engine.errors import RecognizerError
     from service.holder import close_engine
+    from service.routes import WEBHOOKS
 
     settings = load_bot_settings()
     feedback_settings = load_feedback_settings()
@@ -67,19 +77,41 @@ async def _run(args: argparse.Namespace) -> int:
                         args.engine_url, exc)
     else:
         from engine.recognizer import Recognizer
+        from engine.settings import EngineSettings
 
-        engine = Recognizer.load(args.artifacts) if args.artifacts else Recognizer.load()
+        engine = Recognizer.load(settings=load_section("engine", EngineSettings, artifacts=args.artifacts))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    hooks: web.AppRunner | None = None
     try:
-        group = await start_bots(engine, settings, tokens=tokens, platforms=platforms, feedback=feedback)
+        webhooks = None
+        if "telegram" in platforms and tokens.telegram and settings.telegram_mode == "webhook":
+            hooks = await _serve_webhook(settings)
+            webhooks = hooks.app[WEBHOOKS]
+        group = await start_bots(engine, settings, tokens=tokens, platforms=platforms, feedback=feedback,
+                                 webhooks=webhooks)
         log.info("running: %s (Ctrl-C to stop)", ", ".join(group.names))
         await stop.wait()
         log.info("stopping: finishing %d request(s) in flight", group.answerer.in_flight)
         await group.stop()
     finally:
+        if hooks is not None:
+            await hooks.cleanup()
         await close_engine(engine)
     return 0
+
+
+async def _serve_webhook(settings: BotSettings) -> web.AppRunner:
+    """The one route Telegram posts updates to, on `[bot]` telegram_webhook_listen/port: with
+    no HTTP API in this process, the route is the whole app (`cardsight serve` adds it to its own)."""
+    from aiohttp import web
+
+    from service.app import webhook_app
+
+    runner = web.AppRunner(webhook_app(settings.telegram_webhook_path), handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.telegram_webhook_listen, settings.telegram_webhook_port).start()
+    return runner

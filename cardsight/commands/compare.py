@@ -19,9 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
     import numpy as np
 
-    from cardsight.config import load_section
+    from configuration import load_section
     from engine.colour_layout import fuse, layout, signatures, similarity as layout_similarity
     from engine.errors import ImageError
     from engine.recognizer import Recognizer

@@ -31,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardsight.config import load_section
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
+    from configuration import load_section
     from engine.recognizer import Recognizer
     from engine.settings import EngineSettings
     from training.evaluate import evaluate, folder_queries, simulated_queries

@@ -38,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardsight.config import ConfigError
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
+    from configuration import ConfigError
     from training import networks
     from training.gallery import GalleryError
     from training.index_build import build_artifacts

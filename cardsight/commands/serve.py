@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import configure
+
+    configure()  # before the engine's libraries load: see engine/runtime.py
     import asyncio
 
     from service.server import BotStarter, ServePlan, serve
@@ -42,23 +45,30 @@ def run(args: argparse.Namespace) -> int:
             config.settings.engine_url, config.engine_token, config.settings.engine_timeout_s
         )
     else:
-        from cardsight.config import load_section
+        from configuration import load_section
         from engine.settings import EngineSettings
         from service.loaders import LocalLoader
 
         engine_settings = load_section("engine", EngineSettings, artifacts=args.artifacts)
         loader = LocalLoader(Path(engine_settings.artifacts), engine_settings)
     start_bots: BotStarter | None = None
+    webhook_path: str | None = None
     if not args.no_bots:
+        from bot.feedback import FeedbackStore
         from bot.runner import start_bots as start_bot_group
-        from bot.settings import load_bot_settings
+        from bot.settings import load_bot_settings, load_feedback_settings, load_tokens
 
-        bot_settings = load_bot_settings()
-        start_bots = lambda engine: start_bot_group(engine, bot_settings)  # noqa: E731
+        bot_settings, tokens, feedback_settings = load_bot_settings(), load_tokens(), load_feedback_settings()
+        feedback = FeedbackStore(feedback_settings) if feedback_settings.anywhere else None
+        start_bots = lambda engine, webhooks: start_bot_group(  # noqa: E731
+            engine, bot_settings, tokens=tokens, webhooks=webhooks, feedback=feedback)
+        if bot_settings.telegram_mode == "webhook" and tokens.telegram:
+            webhook_path = bot_settings.telegram_webhook_path  # a route of this server's app
     plan = ServePlan(
         config=config,
         loader=loader,
         retry_first_load=config.settings.engine_url is not None,
         start_bots=start_bots,
+        telegram_webhook_path=webhook_path,
     )
     return asyncio.run(serve(plan))

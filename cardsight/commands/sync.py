@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cardsight.config import load_section
+from configuration import load_section
 from training.sync.settings import CARD_BULK_TYPES, IMAGE_SIZES, SECTION, SyncSettings
 
 

@@ -6,7 +6,7 @@ corpus equals the committed one. Large inputs stay small on disk on purpose: the
 PNG header that claims 10^10 pixels, and the 52-megapixel photo is a 1-bit PNG that deflate
 squeezes to a few kilobytes but that still decodes to 52 MP.
 
-`EXPECTED` is the contract `tests/test_bad_input.py` and `bench/soak.py` check every layer
+`EXPECTED` is the contract `tests/engine/test_bad_input.py` and `bench/soak.py` check every layer
 (engine, HTTP API, both bots) against.
 """
 
@@ -179,7 +179,7 @@ BUILDERS: dict[str, tuple[Callable[[], bytes], Expected]] = {
     "gray-16bit.png": (_sixteen_bit_png, Expected(ANY_ANSWER)),
     # The cards of these photos are drawings (tests/scenes.py), in no gallery and no Magic card: since
     # issue 19 the engine may answer them "no card" (under the calibrated card floor) or "not sure";
-    # tests/test_bad_input.py checks their outlines through `Recognizer.analyse` instead.
+    # tests/engine/test_bad_input.py checks their outlines through `Recognizer.analyse` instead.
     **{f"exif-{o}.jpg": ((lambda o=o: _with_orientation(_one_card_photo(1), o)), Expected(ANY_ANSWER))
        for o in range(1, 9)},
     "no-card.jpg": (lambda: _jpeg(textured_background(np.random.default_rng(10), (480, 360))),

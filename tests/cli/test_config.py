@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cardsight.config import ConfigError, config_path, load_section, read_config_file, read_secret
+from configuration import ConfigError, config_path, load_section, read_config_file, read_secret
 from engine.settings import EngineSettings
 from training.config import RunConfig, from_dict, load_run_config
 
@@ -181,7 +182,7 @@ def test_run_config_round_trips_through_toml(tmp_path: Path) -> None:
 
 
 def test_shipped_default_toml_loads() -> None:
-    cfg = load_run_config(Path(__file__).parents[1] / "training" / "default.toml")
+    cfg = load_run_config(Path(__file__).parents[2] / "training" / "default.toml")
     assert cfg.train.steps == 1000 and cfg.calibration.photo_size == (1600, 1200)
 
 
@@ -201,3 +202,17 @@ def test_bad_run_config_is_a_config_error(tmp_path: Path, text: str, message: st
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_run_config(path)
+
+
+def test_components_take_settings_and_never_import_the_command_layer() -> None:
+    # bot/, service/, training/ and engine/ get settings handed in; only cardsight/ (the
+    # commands) decides where they come from. `cardsight.__version__` is the one exception.
+    root = Path(__file__).resolve().parents[2]
+    importers = [
+        path.relative_to(root).as_posix()
+        for folder in ("engine", "bot", "service", "training")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"^\s*(from cardsight\S* import (?!__version__$)|import cardsight)",
+                     path.read_text(encoding="utf-8"), re.M)
+    ]
+    assert importers == []

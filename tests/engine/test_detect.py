@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from engine.borders import settle_sides
-from engine.detect import LEARNED_ASPECT_TOLERANCE, DetectedCard, _may_be_turned, detect_cards
+from engine.detect import DetectedCard, _may_be_turned, detect_cards
+from engine.proposals_segmenter import LEARNED_ASPECT_TOLERANCE
 from engine.quad import CARD_ASPECT, PHONE_FOCALS, card_aspect_error, order_corners, rectified_aspect
 from tests.scenes import (
     card_quad,

@@ -21,7 +21,7 @@ from service.holder import EngineHolder
 from service.loaders import LocalLoader
 from service.settings import ServiceSettings
 from tests.service_support import serving
-from tests.test_cli import photo_of
+from tests.cli.test_cli import photo_of
 from training.cardgen import random_spec, render_card
 
 ART = np.zeros((33, 24), bool)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from service.settings import ServiceSettings, load_service_config
 
 

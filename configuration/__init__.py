@@ -1,11 +1,13 @@
-"""The one place configuration comes from.
+"""The one place configuration comes from, outside every component.
 
-Every component describes its settings as a frozen dataclass and asks `load_section` for it.
-Values come, in rising priority, from the dataclass defaults, the `[section]` table of the
-config file (``cardsight.toml`` in the working directory, or the path in ``CARDSIGHT_CONFIG``),
-and environment variables named ``CARDSIGHT_<SECTION>_<FIELD>``. Secrets (bot tokens, API
-keys) are never read from the config file: components read them with `read_secret`, from an
-environment variable or a file named by ``<NAME>_FILE`` (Docker/systemd secrets style).
+Every component describes its settings as a frozen dataclass and takes them as arguments;
+the command layer (cardsight/commands) builds them with `load_section` and the sections'
+`load_*` helpers before anything starts, and hands them in. Values come, in rising
+priority, from the dataclass defaults, the `[section]` table of the config file
+(``cardsight.toml`` in the working directory, or the path in ``CARDSIGHT_CONFIG``), and
+environment variables named ``CARDSIGHT_<SECTION>_<FIELD>``. Secrets (bot tokens, API keys)
+are never read from the config file: the command layer reads them with `read_secret`, from
+an environment variable or a file named by ``<NAME>_FILE`` (Docker/systemd secrets style).
 """
 
 from __future__ import annotations

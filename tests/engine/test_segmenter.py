@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import select
+import signal
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from engine import segmenter as segmenter_module
-from engine.detect import detect_cards, detect_cards_using
+from engine.detect import Detector, detect_cards, detect_cards_using
 from engine.quad import order_corners, quad_area
 from engine.segmenter import (
     BACKGROUND,
@@ -119,18 +121,53 @@ def test_classical_outlines_outside_segmented_cards_are_dropped() -> None:
     assert len(cards) == 1 and corner_error(cards[0].quad, truth) < 0.02
 
 
-def test_missing_model_falls_back_to_classical(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                               caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(segmenter_module, "MODEL_PATH", tmp_path / "absent.onnx")
-    segmenter_module.default_segmenter.cache_clear()
+def test_the_segmenter_thread_gives_the_outlines_of_one_thread() -> None:
+    truths = [card_quad((400, 450), 500, 5), card_quad((900, 450), 500, -5)]
+    scene = make_scene(np.random.default_rng(9), truths, size=(1200, 900))
+    detector = Detector()
+    try:
+        beside = detector.detect(scene.image)
+    finally:
+        detector.close()
+    alone = detect_cards(scene.image)
+    assert len(beside) == 2
+    assert [c.quad.tolist() for c in beside] == [c.quad.tolist() for c in alone]
+
+
+def test_a_forked_child_detects_with_a_thread_of_its_own() -> None:
+    # The parent's segmenter thread is not in the child: work handed to it would never run.
+    scene = make_scene(np.random.default_rng(2), [card_quad((600, 450), 560, 30)])
+    detector = Detector()
+    try:
+        expected = len(detector.detect(scene.image))
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            os.close(read_end)
+            os.write(write_end, bytes([len(detector.detect(scene.image))]))
+            os._exit(0)
+        os.close(write_end)
+        ready, _, _ = select.select([read_end], [], [], 60)
+        if not ready:
+            os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        assert ready, "the forked child's detection never finished"
+        assert os.read(read_end, 1) == bytes([expected])
+        os.close(read_end)
+    finally:
+        detector.close()
+
+
+def test_missing_model_falls_back_to_classical(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    detector = Detector(tmp_path / "absent.onnx")
     try:
         with caplog.at_level(logging.INFO, logger="engine.segmenter"):
             truth = card_quad((600, 450), 560, 30)
-            cards = detect_cards(make_scene(np.random.default_rng(2), [truth]).image)
+            cards = detector.detect(make_scene(np.random.default_rng(2), [truth]).image)
         assert "classical outlines only" in caplog.text
         assert len(cards) == 1 and corner_error(cards[0].quad, truth) < 0.03
     finally:
-        segmenter_module.default_segmenter.cache_clear()
+        detector.close()
 
 
 def test_shipped_model_finds_a_clear_card() -> None:
@@ -307,15 +344,3 @@ def test_quads_around_a_box_are_those_centred_in_it(image_size: tuple[int, int])
         around = np.concatenate([quad.min(axis=0), quad.max(axis=0)])
         (only,) = segmentation.quads(around)
         assert np.allclose(only[0], quad)
-
-
-def test_a_cut_blob_whose_hull_has_fewer_points_than_sides_is_read_not_raised() -> None:
-    """OpenCV's approxPolyN asserts on a hull of fewer points than the sides asked for; a
-    non-card photo (bench/open_set.py) made such a blob and identify() raised."""
-    from engine.segmenter import _cut_outline
-
-    frame = np.array([0, 0, 100, 100], np.float32)
-    box = np.array([[[0, 10]], [[60, 10]], [[60, 90]], [[0, 90]]], np.int32)  # four points, on the frame's left
-    found = _cut_outline(box, frame)
-    assert found is not None and found[0].shape == (4, 2)
-    assert _cut_outline(np.array([[[0, 10]], [[60, 50]], [[0, 90]]], np.int32), frame) is None

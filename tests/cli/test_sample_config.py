@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cardsight.config import load_section
+from configuration import load_section
 from cardsight.sample_config import SECTIONS, render
 
-SAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "cardsight.example.toml"
+SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "cardsight.example.toml"
 
 
 def test_committed_sample_is_the_generated_one() -> None:

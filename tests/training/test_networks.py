@@ -11,7 +11,7 @@ import pytest
 from cardsight.cli import main
 from training import networks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 def test_the_shipped_network_brings_the_recipe_that_trained_it() -> None:
     from training.config import load_run_config

@@ -9,7 +9,7 @@ import pytest
 from engine.title_strips import STRIP_WIDTH, find_title_strips
 from training import scenelayout
 from training.photosim import PhotoSimConfig, simulate_photo
-from tests.test_photosim import marked_card
+from tests.training.test_photosim import marked_card
 
 
 def _columns(seed: int, hardness: float):

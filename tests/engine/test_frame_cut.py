@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from engine.detect import detect_cards_using
-from engine.frame_cut import complete_cut_card
+from engine.frame_cut import complete_cut_card, cut_outline
 from engine.quad import is_plausible_card
-from engine.segmenter import quads_from_classes
+from engine.segmenter import BAND_RADIUS, quads_from_classes
 from tests.scenes import card_quad, make_scene, photographed
 from tests.truth_segmenter import TruthSegmenter
 from training.segmenter_data import label_map
 
 SIZE = (1600, 1200)
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _seen(card: np.ndarray) -> np.ndarray:
@@ -128,3 +128,16 @@ def test_detection_returns_the_whole_card_running_off_the_photo() -> None:
     assert len(cards) == 1
     assert min(_error(quad, truth) for quad in [cards[0].quad, *(q for q, _ in cards[0].readings)]) < 0.03
     assert cards[0].quad[:, 0].max() > 1200  # reported where it lies, off the photo
+
+
+CUT_NEAR = 2 * BAND_RADIUS + 1  # as the segmenter asks: its last pixels before the frame are unsure
+
+
+def test_a_cut_blob_whose_hull_has_fewer_points_than_sides_is_read_not_raised() -> None:
+    """OpenCV's approxPolyN asserts on a hull of fewer points than the sides asked for; a
+    non-card photo (bench/open_set.py) made such a blob and identify() raised."""
+    frame = np.array([0, 0, 100, 100], np.float32)
+    box = np.array([[[0, 10]], [[60, 10]], [[60, 90]], [[0, 90]]], np.int32)  # four points, on the frame's left
+    found = cut_outline(box, frame, CUT_NEAR)
+    assert found is not None and found[0].shape == (4, 2)
+    assert cut_outline(np.array([[[0, 10]], [[60, 50]], [[0, 90]]], np.int32), frame, CUT_NEAR) is None

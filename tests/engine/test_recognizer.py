@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import recognizer as recognizer_module
 from engine.detect import DetectedCard
 from engine.errors import EngineBusy, ImageError, RequestTimeout
 from engine.recognizer import Recognizer, evidence
@@ -168,6 +167,16 @@ def test_quads_of_a_photo_decoded_at_full_size(recognizer: Recognizer, demo_gall
     assert quad_error(np.asarray(card.quad), photo.quads[0]) < 0.01 * 900
 
 
+class _Found:
+    """A detector that finds the given cards in any photo."""
+
+    def __init__(self, cards: list[DetectedCard]) -> None:
+        self._cards = cards
+
+    def detect(self, rgb: np.ndarray, **kwargs: object) -> list[DetectedCard]:
+        return self._cards
+
+
 @pytest.mark.parametrize("right_reading", [0, 1, 2])
 def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
         recognizer: Recognizer, demo_gallery: Path, monkeypatch: pytest.MonkeyPatch, right_reading: int) -> None:
@@ -184,7 +193,7 @@ def test_the_reading_of_an_ambiguous_outline_the_gallery_knows_best_wins(
     crops.insert(right_reading, upright)
     card = DetectedCard(quad=quads[0], crop=crops[0], score=1.0, whole_frame=False,
                         readings=tuple(zip(quads[1:], crops[1:])))
-    monkeypatch.setattr(recognizer_module, "detect_cards", lambda *args, **kwargs: [card])
+    monkeypatch.setattr(recognizer, "detector", _Found([card]))
     (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
     assert answer.match.name == item.entry.name
     assert np.allclose(np.asarray(answer.quad), quads[right_reading])
@@ -201,7 +210,7 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
     top[2:, 1] = bottom[:2, 1] = 240
     halves = [DetectedCard(quad=half, crop=np.full_like(upright, grey), score=1.0, whole_frame=False,
                            readings=((whole.copy(), upright),)) for half, grey in ((top, 90), (bottom, 160))]
-    monkeypatch.setattr(recognizer_module, "detect_cards", lambda *args, **kwargs: halves)
+    monkeypatch.setattr(recognizer, "detector", _Found(halves))
     (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
     assert answer.match.name == item.entry.name
     assert np.allclose(np.asarray(answer.quad), whole)
@@ -210,7 +219,8 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
 def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
-                         "colour_layout", "queue_depth", "catalog", "demo"}
+                         "colour_layout", "queue_depth", "catalog", "demo", "stages"}
+    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "title"]}
     assert info["catalog"] == "catalog of 24 cards" and info["demo"] is False
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"
@@ -239,3 +249,26 @@ def test_evidence_margin_ignores_other_printings_of_the_top_name() -> None:
     assert top == 0.9 and margin == pytest.approx(0.3)
     assert evidence([match("Bolt", 0.9)]) == (0.9, 0.9)
     assert evidence([match("Bolt", 0.9), match("Bolt", 0.7)])[1] == pytest.approx(0.2)
+
+
+def test_a_reranker_plugs_in_as_a_listed_stage(recognizer: Recognizer, demo_photos: list[tuple[bytes, str]],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The recognizer runs whatever re-rankers it lists, in order, on each crop's shortlist.
+    seen: list[int] = []
+
+    class Worst:
+        name, shortlist = "worst", 8
+
+        def rerank(self, crop: np.ndarray, scores: np.ndarray, rows: np.ndarray,
+                   keep: int) -> tuple[np.ndarray, np.ndarray]:
+            seen.append(len(rows))
+            return scores[::-1][:keep].copy(), rows[::-1][:keep].copy()
+
+    data, name = demo_photos[0]
+    (before, *_), _ = recognizer.analyse(data)
+    assert before.matches[0].name == name
+    monkeypatch.setattr(recognizer, "rerankers", (*recognizer.rerankers, Worst()))
+    (after, *_), _ = recognizer.analyse(data)
+    shortlist = min(max(40, recognizer.settings.search_k), recognizer.searcher.size)  # the layouts ask 40
+    assert seen and all(n == shortlist for n in seen)  # the whole shortlist, not the k kept
+    assert after.matches[0].name != name and after.matches[-1].name == name

@@ -143,7 +143,7 @@ def test_bots_on_a_real_catalog_just_say_which(caplog: pytest.LogCaptureFixture)
 @ASYNC
 async def test_page_shows_the_demo_banner_and_the_cards_own_image(
         demo_recognizer: Recognizer, demo_photos: list[tuple[bytes, str]], tmp_path: Path) -> None:
-    browser = pytest.importorskip("tests.test_service_browser")
+    browser = pytest.importorskip("tests.service.test_service_browser")
     if browser.CHROMIUM is None:
         pytest.skip("no chromium binary (apt-get install chromium, or set CARDSIGHT_CHROMIUM)")
     holder = EngineHolder(lambda: demo_recognizer)

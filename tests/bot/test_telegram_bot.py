@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -16,6 +14,10 @@ from bot import replies
 from bot.runner import BotGroup, start_bots
 from bot.settings import BotSettings, BotTokens
 from engine.errors import EngineBusy, ImageError, ImageTooLarge
+from service.app import create_app
+from service.holder import EngineHolder
+from service.routes import WEBHOOKS
+from service.settings import ServiceSettings
 from tests.bot_engine import (
     CATALOG,
     FakeEngine,
@@ -25,6 +27,7 @@ from tests.bot_engine import (
     deck_answers,
     long_deck_answers,
 )
+from tests.service_support import serving
 from tests.standin_log import Call
 from tests.telegram_standin import BOT_USER, TOKEN, TelegramStandin
 
@@ -310,35 +313,36 @@ async def test_real_recognizer_names_a_generated_card(recognizer: object, demo_p
     assert named_right >= len(sent) - 1, texts
 
 
-async def test_webhook_mode_receives_updates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret")
+async def test_webhook_updates_arrive_through_a_route_of_the_service_app() -> None:
+    # `cardsight serve` runs one web server: Telegram posts to a route of the API's app.
     standin = TelegramStandin()
     await standin.start()
     engine = FakeEngine()
     photo = engine.teach(card_photo("Hooked", seed=10), answer(HELIX, 0.91))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = settings_for(
-        standin, telegram_mode="webhook", telegram_webhook_url="https://bot.example.org/tg",
-        telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, telegram_webhook_path="tg",
-    )
-    group = await start_bots(engine, settings, tokens=BotTokens(telegram=TOKEN), platforms=("telegram",))
-    try:
-        (hook,) = await standin.log.wait_for(lambda c: c.name == "setWebhook")
-        assert hook.params["url"] == "https://bot.example.org/tg" and hook.params["secret_token"] == "hook-secret"
-        update = {"update_id": 1, "message": standin.message(1501, 901, photo=standin.photo(photo))}
-        async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{port}/tg"
-            async with http.post(url, json=update) as refused:
-                assert refused.status == 403  # wrong/missing secret header
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}) as ok:
-                assert ok.status == 200
-        (call,) = await standin.log.wait_for(reply_to(1501))
-        assert "Lightning Helix" in call.params["text"]
-    finally:
-        await group.stop(grace_seconds=5)
-        await standin.stop()
+    settings = settings_for(standin, telegram_mode="webhook", telegram_webhook_url="https://bot.example.org/tg",
+                            telegram_webhook_path="tg")
+    holder = EngineHolder(lambda: engine)  # type: ignore[arg-type, return-value]
+    assert (await holder.reload()).ok
+    app = create_app(holder, ServiceSettings(), telegram_webhook_path=settings.telegram_webhook_path)
+    tokens = BotTokens(telegram=TOKEN, telegram_webhook_token="hook-secret")
+    update = {"update_id": 1, "message": standin.message(1501, 901, photo=standin.photo(photo))}
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}
+    async with serving(app) as client:
+        assert (await client.post("/tg", json=update, headers=secret)).status == 503  # no bot yet
+        group = await start_bots(holder, settings, tokens=tokens, platforms=("telegram",), webhooks=app[WEBHOOKS])
+        try:
+            (hook,) = await standin.log.wait_for(lambda c: c.name == "setWebhook")
+            assert hook.params["url"] == "https://bot.example.org/tg" and hook.params["secret_token"] == "hook-secret"
+            assert (await client.post("/tg", json=update)).status == 403  # wrong/missing secret header
+            assert (await client.post("/tg", data=b"not json", headers=secret)).status == 400
+            assert (await client.post("/tg", json=update, headers=secret)).status == 200
+            assert (await client.get("/health")).status == 200  # the same server
+            (call,) = await standin.log.wait_for(reply_to(1501))
+            assert "Lightning Helix" in call.params["text"]
+        finally:
+            await group.stop(grace_seconds=5)
+            await standin.stop()
+        assert (await client.post("/tg", json=update, headers=secret)).status == 503  # Telegram retries later
     assert not standin.log.named("getUpdates")
 
 

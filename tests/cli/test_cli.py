@@ -23,7 +23,7 @@ from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
 from training.train import CHECKPOINT, CONFIG, WEIGHTS, load_trained
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EASY = PhotoSimConfig(size=(1024, 768), scale=(0.6, 0.85), max_perspective_deg=15.0, hardness=0.0,
                       occlusion=False)
 TINY_RUN = """

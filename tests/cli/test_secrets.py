@@ -17,7 +17,7 @@ import pytest
 
 from bot.runner import start_bots
 from bot.settings import BotSettings, load_tokens
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from service.app import create_app
 from service.client import RemoteRecognizer
 from service.holder import EngineHolder
@@ -30,8 +30,8 @@ from tests.service_support import FakeRecognizer, serving
 from tests.telegram_standin import TelegramStandin
 from training.sync.run import run_sync
 
-REPO = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("engine", "training", "bot", "service", "cardsight", "bench", "tests")
+REPO = Path(__file__).resolve().parents[2]
+SOURCE_DIRS = ("engine", "training", "bot", "service", "cardsight", "configuration", "bench", "tests")
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "dill", "joblib", "shelve", "marshal", "cloudpickle"}
 API_TOKEN = "api-secret-7f3a9c1e"
 
@@ -63,7 +63,7 @@ async def test_bot_tokens_from_env_never_reach_logs(
     await discord.start()
     settings = BotSettings(telegram_api_base=telegram.base_url, telegram_file_base=telegram.file_url,
                            telegram_poll_timeout_seconds=1, discord_api_base=discord.api_base, cooldown_seconds=0)
-    group = await start_bots(FakeEngine(), settings)  # tokens read from the environment
+    group = await start_bots(FakeEngine(), settings, tokens=tokens)  # as the commands read them
     try:
         assert sorted(group.names) == ["discord", "telegram"]
         telegram.push({"message": telegram.message(4101, 4101, photo=telegram.photo(card_photo("x", seed=41)))})

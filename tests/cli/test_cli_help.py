@@ -12,7 +12,7 @@ import pytest
 
 from cardsight.cli import build_parser, subparsers_of
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PARSER = build_parser()
 SUBPARSERS = {sub.prog: sub for sub in subparsers_of(PARSER)}
 

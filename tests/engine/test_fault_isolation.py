@@ -16,6 +16,7 @@ import io
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import engine.recognizer as recognizer_module
 from cardsight.cli import main
 from engine.decode import MAX_ASPECT, MIN_SIDE, decode_image
+from engine.detect import DetectedCard
 from engine.errors import ImageError, RecognizerError
 from engine.recognizer import Recognizer
 from engine.types import Identification
@@ -159,16 +160,17 @@ POISON_SIZE = (97, 61)  # (width, height) of the photo the broken detector below
 def detector_bug(monkeypatch: pytest.MonkeyPatch, recognizer: Recognizer) -> list[tuple[int, int]]:
     """The real detector, except that it raises on one photo size, as a bug would; collects the
     size of every photo it was asked about. Batches wait long enough to gather a burst."""
-    real = recognizer_module.detect_cards
+    real = recognizer.detector
     seen: list[tuple[int, int]] = []
 
-    def detect(rgb: np.ndarray, **kwargs: object):
-        seen.append((rgb.shape[1], rgb.shape[0]))
-        if (rgb.shape[1], rgb.shape[0]) == POISON_SIZE:
-            raise RuntimeError("simulated detector bug")
-        return real(rgb, **kwargs)
+    class Buggy:
+        def detect(self, rgb: np.ndarray, **kwargs: Any) -> list[DetectedCard]:
+            seen.append((rgb.shape[1], rgb.shape[0]))
+            if (rgb.shape[1], rgb.shape[0]) == POISON_SIZE:
+                raise RuntimeError("simulated detector bug")
+            return real.detect(rgb, **kwargs)
 
-    monkeypatch.setattr(recognizer_module, "detect_cards", detect)
+    monkeypatch.setattr(recognizer, "detector", Buggy())
     monkeypatch.setattr(recognizer, "settings", dataclasses.replace(recognizer.settings, batch_wait_ms=300.0))
     return seen
 

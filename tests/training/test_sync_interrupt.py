@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.scryfall_stub import ScryfallStub, generate_cards
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The sync command module alone, so the test does not depend on the other sub-commands.
 RUN_SYNC_COMMAND = (
     "import argparse, sys\n"

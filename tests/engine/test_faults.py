@@ -2,8 +2,8 @@
 or missing artifact set makes `cardsight serve` exit once with a clear message instead of
 crash-looping (or quietly serving the demo set).
 
-Elsewhere: kill-and-resume of sync in tests/test_sync_interrupt.py, of training in
-tests/test_cli.py; checksum and manifest checks of `engine.artifacts` in tests/test_artifacts.py.
+Elsewhere: kill-and-resume of sync in tests/training/test_sync_interrupt.py, of training in
+tests/cli/test_cli.py; checksum and manifest checks of `engine.artifacts` in tests/engine/test_artifacts.py.
 The index kill test runs three small real builds (~25 s on two idle cores): the longest here.
 """
 
@@ -24,7 +24,7 @@ from engine.errors import ArtifactError
 from engine.recognizer import Recognizer
 from tests.service_support import free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cardsight(args: list[str], cwd: Path) -> subprocess.Popen[str]:

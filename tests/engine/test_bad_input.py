@@ -83,7 +83,7 @@ def check_reply_text(name: str, text: str) -> None:
 
 
 def test_corpus_is_complete_and_small() -> None:
-    folder = Path(__file__).parent / "data" / "bad"
+    folder = Path(__file__).parents[1] / "data" / "bad"
     on_disk = {p.name for p in folder.iterdir() if p.suffix != ".py" and p.is_file()}
     assert on_disk == set(NAMES), "regenerate with `python -m tests.data.bad.make_corpus`"
     assert sum(len(d) for d in CORPUS.values()) < 800_000

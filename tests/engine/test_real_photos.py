@@ -65,7 +65,7 @@ def test_batches_pair_those_cards_with_their_real_crops(tmp_path: Path, gallery:
 
 
 def test_train_with_photos_runs_and_resumes_only_with_the_same_photos(tmp_path: Path, gallery: Path) -> None:
-    from cardsight.config import ConfigError
+    from configuration import ConfigError
     from training.config import RunConfig, TrainConfig
     from training.model import ModelConfig
     from training.train import train

@@ -110,6 +110,7 @@ def test_weight_zero_builds_a_set_without_layouts(tmp_path: Path, demo_gallery: 
     plain = Recognizer.load(tmp_path)
     try:
         assert plain.layouts is None and plain.info()["colour_layout"] is None
+        assert plain.info()["stages"]["rerankers"] == [] and "art" not in plain.info()["stages"]["verifiers"]
     finally:
         plain.close()
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,12 +17,15 @@ from bot.discord_bot import bot_intents
 from bot.discord_views import reply_embed
 from bot.ratelimit import RequestLimits, SlidingWindowLimiter
 from bot.replies import ReplyKind
+from bot import runner as bot_runner
 from bot.runner import start_bots
 from bot.settings import BotSettings, BotTokens, load_bot_settings, load_tokens
 from bot.telegram_bot import reply_html, reply_markup
 from cardsight.commands import bot as bot_command
-from cardsight.config import ConfigError
+from configuration import ConfigError
 from engine.errors import EngineBusy, ImageError, ImageTooLarge, RequestTimeout
+from engine.recognizer import Recognizer
+from engine.settings import EngineSettings
 from engine.types import CardDetails, Identification
 from tests.bot_engine import CATALOG, FakeEngine, answer, card_photo
 
@@ -349,8 +354,10 @@ def test_settings_from_environment() -> None:
 def test_tokens_come_from_env_or_file_and_never_show(tmp_path) -> None:
     secret = tmp_path / "tg"
     secret.write_text("42:very-secret\n")
-    tokens = load_tokens({"DISCORD_TOKEN": "disc-secret", "TELEGRAM_TOKEN_FILE": str(secret)})
+    tokens = load_tokens({"DISCORD_TOKEN": "disc-secret", "TELEGRAM_TOKEN_FILE": str(secret),
+                          "TELEGRAM_WEBHOOK_SECRET": "hook-secret"})
     assert tokens.discord == "disc-secret" and tokens.telegram == "42:very-secret"
+    assert tokens.telegram_webhook_token == "hook-secret"
     assert "secret" not in repr(tokens) and "set" in repr(tokens)
     with pytest.raises(ConfigError, match="BotFather"):
         load_tokens({"TELEGRAM_TOKEN": "not-a-token"})
@@ -372,3 +379,56 @@ def test_bot_command_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     assert args.platform == "telegram"
     with pytest.raises(ConfigError, match="TELEGRAM_TOKEN"):
         bot_command.run(args)
+
+
+def test_bot_command_builds_its_recognizer_from_the_engine_section(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, artifacts_dir: Path) -> None:
+    # `cardsight bot` once ignored [engine]; every command builds the recognizer it describes.
+    config = tmp_path / "cardsight.toml"
+    config.write_text(f"[engine]\nartifacts = {json.dumps(str(artifacts_dir))}\nmax_cards = 7\nread_titles = false\n")
+    monkeypatch.setenv("CARDSIGHT_CONFIG", str(config))
+    monkeypatch.setenv("TELEGRAM_TOKEN", "42:stand-in")
+    seen: list[EngineSettings] = []
+
+    class Started(Exception):
+        pass
+
+    async def start_bots(engine: Recognizer, *args: object, **kwargs: object) -> None:
+        seen.append(engine.settings)
+        raise Started
+
+    monkeypatch.setattr(bot_runner, "start_bots", start_bots)
+    parser = argparse.ArgumentParser()
+    bot_command.register(parser.add_subparsers())
+    with pytest.raises(Started):
+        bot_command.run(parser.parse_args(["bot", "telegram"]))
+    assert seen and seen[0].max_cards == 7 and not seen[0].read_titles
+    assert seen[0].artifacts == artifacts_dir
+
+
+def test_serve_hands_the_feedback_section_to_the_bots_it_starts(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # `cardsight serve` once started its bots without [feedback]: picks were never recorded there.
+    import service.server
+    from cardsight.commands import serve as serve_command
+
+    config = tmp_path / "cardsight.toml"
+    config.write_text(f"[feedback]\ntelegram_chat_ids = [-100]\nfolder = {json.dumps(str(tmp_path / 'fb'))}\n")
+    monkeypatch.setenv("CARDSIGHT_CONFIG", str(config))
+    monkeypatch.setenv("TELEGRAM_TOKEN", "42:stand-in")
+    passed: list[object] = []
+
+    async def start_bots(engine: Recognizer, *args: object, **kwargs: object) -> None:
+        passed.append(kwargs.get("feedback"))
+
+    async def serve(plan: service.server.ServePlan) -> int:
+        assert plan.start_bots is not None
+        await plan.start_bots(FakeEngine(), {})  # type: ignore[arg-type]
+        return 0
+
+    monkeypatch.setattr(bot_runner, "start_bots", start_bots)
+    monkeypatch.setattr(service.server, "serve", serve)
+    parser = argparse.ArgumentParser()
+    serve_command.register(parser.add_subparsers())
+    assert serve_command.run(parser.parse_args(["serve"])) == 0
+    assert passed and passed[0] is not None and passed[0].settings.telegram_chat_ids == (-100,)  # type: ignore[attr-defined]

@@ -1,0 +1,92 @@
+"""The recognizer's pluggable stages after the search: re-rankers and verifiers.
+
+A re-ranker reorders each crop's gallery shortlist (the colour layout, engine/colour_layout.py);
+a verifier votes on whether a crop is its top match, for the calibrator to weigh (the art
+check, engine/verify.py, and the title check, engine/title_read.py). The recognizer holds
+them as lists, builds them from what the artifact set and settings provide (`of_set`), and
+names them in its info; the next check is one more class here and one more entry there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from engine.colour_layout import ColourLayouts
+from engine.title_read import TitleReader, agreement, title_vote, warp_strip
+from engine.verify import art_agreement, crop_lab, half_turned
+
+if TYPE_CHECKING:
+    from engine.recognizer import Candidates
+
+
+class Reranker(Protocol):
+    name: str
+
+    @property
+    def shortlist(self) -> int:
+        """How many of the embedding's best matches it wants to reorder."""
+
+    def rerank(self, crop: np.ndarray, scores: np.ndarray, rows: np.ndarray,
+               keep: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best `keep` of one crop's shortlist (scores, rows; −1 rows pad), best first."""
+
+
+class Verifier(Protocol):
+    name: str
+    """The calibrator's input it feeds: "art" or "title"."""
+
+    def vote(self, found: Candidates) -> float:
+        """Evidence that the crop is its top match, −1…1; 0 is no opinion."""
+
+
+class ArtCheck:
+    """`engine.verify.art_agreement` of the crop with its top match's stored colour layout."""
+
+    name = "art"
+
+    def __init__(self, layouts: ColourLayouts) -> None:
+        self._layouts = layouts
+
+    def vote(self, found: Candidates) -> float:
+        if not found.rows:
+            return 0.0
+        return art_agreement(crop_lab(found.crop), self._layouts.signature(found.rows[0]))
+
+
+class TitleCheck:
+    """`engine.title_read.title_vote` of the card's printed title for its top name; no opinion
+    where the title can't be read (no photo, a whole-frame guess)."""
+
+    name = "title"
+
+    def __init__(self, reader: TitleReader, layouts: ColourLayouts | None) -> None:
+        self._reader = reader
+        self._layouts = layouts
+
+    def vote(self, found: Candidates) -> float:
+        if found.source is None or found.source_quad is None or not found.matches:
+            return 0.0
+        turned = (half_turned(crop_lab(found.crop), self._layouts.signature(found.rows[0]))
+                  if self._layouts is not None and found.rows else False)
+        name = found.matches[0].name
+        for end in (turned, not turned):  # the layout's guess of where the title is, then the other end
+            if end not in found.titles_read:
+                found.titles_read[end] = self._reader.read(warp_strip(found.source, found.source_quad, end))
+            if agreement(found.titles_read[end], name) is not None:
+                return title_vote(found.titles_read[end], name)
+        return 0.0
+
+
+def of_set(layouts: ColourLayouts | None,
+           titles: TitleReader | None) -> tuple[tuple[Reranker, ...], dict[str, Verifier]]:
+    """The stages a set's layouts (sets built before them have none) and the title reader
+    (`[engine] read_titles`) make possible."""
+    rerankers: tuple[Reranker, ...] = (layouts,) if layouts is not None else ()
+    verifiers: list[Verifier] = []
+    if layouts is not None:
+        verifiers.append(ArtCheck(layouts))
+    if titles is not None:
+        verifiers.append(TitleCheck(titles, layouts))
+    return rerankers, {v.name: v for v in verifiers}

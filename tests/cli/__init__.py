@@ -1,0 +1,1 @@
+"""Tests of `cardsight/` (the commands) and of `configuration/`, the settings they read."""
