@@ -30,6 +30,9 @@ not taken for another card's top; a band showing more than twice that may still 
 one of them art only, which the title reader finds no name in."""
 TITLE_HEIGHT = 0.11
 """Of a card's height from its top edge: the title bar (name and mana cost)."""
+NEAR_MARGIN = 16
+"""Rows added above the first look's window, beyond the reach of `_top_edges`' blur (σ 1.5),
+gradients and peak test (±4 rows), so the rows that matter read as in the whole column."""
 EDGE_SPAN = 0.5
 """Share of a row's pixels (over the middle 80% of the column) that must lie on a strong
 horizontal edge for the row to be a card's top edge; lines of text and art cover far less."""
@@ -78,15 +81,28 @@ def _card_homography(quad: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.getPerspectiveTransform(plane, quad.astype(np.float32)), float(height)
 
 
-def _strips_above(image: np.ndarray, quad: np.ndarray, index: int) -> list[TitleStrip]:
-    to_photo, height = _card_homography(quad)
-    reach = LOOK_ABOVE * height
-    # The column above the card, rectified: row r of `above` is card-plane y = r - reach.
+def _column_above(image: np.ndarray, to_photo: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """The column `reach` card-plane rows above the card, rectified (row r is card-plane
+    y = r - reach), the rows that lie inside the photo, and its top edges, bottom-up."""
     shift = np.array([[1, 0, 0], [0, 1, -reach], [0, 0, 1]], np.float64)
     above = cv2.warpPerspective(image, to_photo @ shift, (STRIP_WIDTH, int(reach) + 2),
                                 flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     inside = _inside_photo(image.shape, to_photo @ shift, above.shape)
-    edges = _top_edges(above, inside)  # rows, bottom-up, of covered cards' top edges
+    return above, shift, _top_edges(above, inside)
+
+
+def _strips_above(image: np.ndarray, quad: np.ndarray, index: int) -> list[TitleStrip]:
+    to_photo, height = _card_homography(quad)
+    # A covered card's top edge lies within MAX_STEP of the open card's, or the column is empty:
+    # look there first (blur and gradients are local, so rows NEAR_MARGIN inside the short
+    # column read as in the long one), and rectify the whole column only when one is found.
+    # The short column is the long one's bottom, shifted by whole rows so both sample alike.
+    reach = LOOK_ABOVE * height
+    near = reach - int(reach - MAX_STEP * height - NEAR_MARGIN)
+    _, _, edges = _column_above(image, to_photo, near)
+    if not any(MIN_STEP * height <= near - row <= MAX_STEP * height for row in edges):
+        return []  # exactly what the whole column gives: its first step would end it
+    above, shift, edges = _column_above(image, to_photo, reach)  # rows, bottom-up, of covered cards' top edges
     strips = []
     lower = reach  # the open card's own top edge
     for row in edges:
