@@ -67,7 +67,7 @@ LAYOUTS = (
     *(Layout(f"hnsw32 ef{ef}", "HNSW32,Flat", (("efSearch", ef),)) for ef in (64, 128, 256)),
     *(Layout(f"hnsw32 sq8 ef{ef}", "HNSW32,SQ8", (("efSearch", ef),)) for ef in (128, 256)),
     *(Layout(f"ivf1024 flat np{n}", "IVF1024,Flat", (("nprobe", n),)) for n in (32, 128)),
-    *(Layout(f"ivf1024 fp16 np{n}", "IVF1024,SQfp16", (("nprobe", n),)) for n in (32, 64, 128)),
+    *(Layout(f"ivf1024 fp16 np{n}", "IVF1024,SQfp16", (("nprobe", n),)) for n in (32, 64, 128, 256, 512)),
     Layout("ivf1024 fp16 np64 mmap", "IVF1024,SQfp16", (("nprobe", 64),), mmap=True),
     *(Layout(f"ivf1024 sq8 np{n}", "IVF1024,SQ8", (("nprobe", n),)) for n in (64, 128)),
     *(Layout(f"ivf1024 pq64 np{n}", "IVF1024,PQ64", (("nprobe", n),)) for n in (64, 128)),
