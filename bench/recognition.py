@@ -21,8 +21,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench.pad_gallery import padded_gallery
 from bench.paths import REPO, SHARED, shared_help
 from bench.phash import PhashIndex
@@ -30,7 +28,7 @@ from engine import artifacts
 from engine.recognizer import Recognizer
 from engine.runtime import configure
 from training import networks
-from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, evaluate, simulated_queries
+from training.evaluate import VISIBLE_ENOUGH, CardOutcome, evaluate, simulated_queries
 from training.gallery import read_gallery
 from training.index_build import build_artifacts
 from training.photosim import PhotoSimConfig
@@ -137,7 +135,7 @@ def run_padded(args: argparse.Namespace, items) -> dict:
     rec = Recognizer.load(out)
     try:
         print(f"\n# padded gallery: {rec.info()['gallery_size']} entries")
-        return run_accuracy(f"single card on the padded gallery", rec, items, None,
+        return run_accuracy("single card on the padded gallery", rec, items, None,
                             args.pad_photos, args.seed + 3, PhotoSimConfig(), 1)
     finally:
         rec.close()

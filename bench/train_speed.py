@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import engine.search  # noqa: F401  (what the CLI imports: Faiss's one-thread setting)
 from bench.paths import SHARED, shared_help
 from training.config import load_run_config
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision, train_mode

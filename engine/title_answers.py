@@ -75,7 +75,7 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         ranked = reader.match(reader.read(text), RIVALS + 1)
         if not ranked or ranked[0][1] < MIN_MATCH:
             continue
-        (name, score), rest = ranked[0], ranked[1:]
+        (_, score), rest = ranked[0], ranked[1:]
         printings = [catalog.lookup(n, 1) for n, _ in ranked]
         if not printings[0]:
             continue  # the reader's names come from this catalog; a stale reader may differ

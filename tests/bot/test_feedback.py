@@ -4,7 +4,6 @@ and records `cardsight eval --photos` reads."""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np

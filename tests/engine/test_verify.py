@@ -9,7 +9,6 @@ import pytest
 from engine.colour_layout import layout, signatures
 from engine.verify import art_agreement, crop_lab, half_turned
 from training.cardgen import random_spec, render_card
-from training.noncards import other_game_card
 
 
 def card(art_seed: int, colour: str = "U") -> np.ndarray:

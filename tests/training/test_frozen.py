@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-import engine.search  # noqa: F401  (sets Faiss, and so the shared OpenMP runtime, to one thread)
 from training.config import RunConfig, TrainConfig
 from training.frozen import ReferenceFeatures, freeze_leading_blocks, frozen_precision
 from training.model import CardEmbedder, ModelConfig
