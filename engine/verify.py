@@ -45,21 +45,7 @@ def art_agreement(crop_layout_lab: np.ndarray, signature: np.ndarray) -> float:
     (int8 z-scores of the whole card; re-standardising the art cells undoes the card-wide
     normalisation). −1…1; about 0 for unrelated art.
     """
-    return _agreement(crop_layout_lab, signature, _ART)
-
-
-_ART = np.zeros((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
-_ART[ART_CELLS] = True
-
-
-def _agreement(crop_layout_lab: np.ndarray, signature: np.ndarray, cells: np.ndarray) -> float:
-    w, h = LAYOUT_SIZE
-    reference = _standardise(np.asarray(signature, np.float32).reshape(h, w, 3)[cells] / SIGNATURE_SCALE)
-    best = -1.0
-    for turned in (crop_layout_lab, crop_layout_lab[::-1, ::-1]):
-        query = _standardise(turned[cells])
-        best = max(best, float((query * reference).sum() / reference.size))
-    return best
+    return max(_correlations(crop_layout_lab, signature, _ART))
 
 
 def half_turned(crop_layout_lab: np.ndarray, signature: np.ndarray) -> bool:
@@ -67,9 +53,19 @@ def half_turned(crop_layout_lab: np.ndarray, signature: np.ndarray) -> bool:
 
     The search matches both turns of every reference without saying which, and the title bar
     is at one end of the card: the whole layout (frame and art) decides which end it is."""
-    everything = np.ones((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
-    w, h = LAYOUT_SIZE
-    reference = _standardise(np.asarray(signature, np.float32).reshape(h, w, 3)[everything] / SIGNATURE_SCALE)
-    upright, turned = (float((_standardise(t[everything]) * reference).sum())
-                       for t in (crop_layout_lab, crop_layout_lab[::-1, ::-1]))
+    upright, turned = _correlations(crop_layout_lab, signature, _WHOLE)
     return turned > upright
+
+
+_ART = np.zeros((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
+_ART[ART_CELLS] = True
+_WHOLE = np.ones((LAYOUT_SIZE[1], LAYOUT_SIZE[0]), bool)
+
+
+def _correlations(crop_layout_lab: np.ndarray, signature: np.ndarray, cells: np.ndarray) -> tuple[float, float]:
+    """Mean per-channel correlation of `cells` with the reference's: the crop upright, then half-turned."""
+    w, h = LAYOUT_SIZE
+    reference = _standardise(np.asarray(signature, np.float32).reshape(h, w, 3)[cells] / SIGNATURE_SCALE)
+    upright, turned = (float((_standardise(t[cells]) * reference).sum() / reference.size)
+                       for t in (crop_layout_lab, crop_layout_lab[::-1, ::-1]))
+    return upright, turned
