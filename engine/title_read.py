@@ -91,7 +91,7 @@ def reading_key(text: str) -> str:
 
 def _faces(name: str) -> list[str]:
     """Keys a title may read as: the whole name, and each face of a two-faced card."""
-    faces = [name] + ([part for part in name.split(" // ")] if " // " in name else [])
+    faces = [name] + (name.split(" // ") if " // " in name else [])
     return [normalise_name(f) for f in faces]
 
 
