@@ -37,7 +37,7 @@ from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
 from engine.title_answers import covered_cards
-from engine.title_read import STRIP_HEIGHT, TitleReader
+from engine.title_read import STRIP_HEIGHT, Reading, TitleReader
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Candidates:
     """The decoded photo, for checks that need more pixels than the crop has (the title)."""
     source_quad: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
     """The card's outline in `source` pixels, corners in the crop's order."""
-    titles_read: dict[bool, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    titles_read: dict[bool, Reading] = dataclasses.field(default_factory=dict, compare=False, repr=False)
     """Title readings by half turn, shared with `without_name` copies: the print doesn't change
     with what is indexed, so calibration reads each card's title once."""
 

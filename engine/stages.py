@@ -74,7 +74,7 @@ class TitleCheck:
         for end in (turned, not turned):  # the layout's guess of where the title is, then the other end
             if end not in found.titles_read:
                 found.titles_read[end] = self._reader.read(warp_strip(found.source, found.source_quad, end))
-            if agreement(found.titles_read[end], name) is not None:
+            if agreement(found.titles_read[end].text, name) is not None:
                 return title_vote(found.titles_read[end], name)
         return 0.0
 

@@ -72,7 +72,7 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         if not has_lettering(text):
             ended.add(strip.below)
             continue
-        ranked = reader.match(reader.read(text), RIVALS + 1)
+        ranked = reader.match(reader.read(text).text, RIVALS + 1)
         if not ranked or ranked[0][1] < MIN_MATCH:
             continue
         (_, score), rest = ranked[0], ranked[1:]
