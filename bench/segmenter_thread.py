@@ -2,9 +2,8 @@
 
 detect_cards on decoded simulated photos (the gallery's scans, 12 MP and 1600x1200 JPEGs),
 each photo detected both ways in alternating order, three rounds, so the VM's swings hit both
-alike: as shipped (since issue 25 the thread finds the classical passes' colour edges too,
-before segmenting), and with all of it run inline in the caller's thread (as before
-2026-12-02's change). Prints the p50 of each and how many detections came out identical.
+alike: as shipped, and with the segmenter's work run inline in the caller's thread first (as
+before 2026-12-02's change). Prints the p50 of each and how many detections came out identical.
 Run from the repo root with nothing else running:
 
     .venv/bin/python -m bench.segmenter_thread [--gallery ../shared/data] [--photos 40]

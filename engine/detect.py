@@ -26,7 +26,6 @@ import numpy as np
 from engine.borders import settle_sides
 from engine.choose import frames_the_picture, merge, suppress
 from engine.corners import refine_quad
-from engine.outlines import colour_edges
 from engine.proposal import ASPECT_TOLERANCE
 from engine.proposals_classical import classical_proposals
 from engine.proposals_segmenter import segmenter_proposals
@@ -59,13 +58,12 @@ class DetectedCard:
 
 class Detector:
     """Card detection with what it owns: the segmenter's session, loaded on first use, and
-    the one thread that finds the classical passes' colour edges and then runs the segmenter
-    while the other classical passes run in the caller's.
+    the one thread the segmenter runs in while the classical passes run in the caller's.
 
     The thread takes 2.4-3.7 ms off a photo's detection on two cores, with the same
-    outlines (bench/segmenter_thread.py, before the colour edges went there too). A
-    recognizer holds one Detector and closes it; a forked child makes a thread of its own
-    (the parent's is not in it, and would never run its work).
+    outlines (bench/segmenter_thread.py). A recognizer holds one Detector and closes it;
+    a forked child makes a thread of its own (the parent's is not in it, and would never
+    run its work).
     """
 
     def __init__(self, model_path: Path = MODEL_PATH) -> None:
@@ -93,8 +91,7 @@ class Detector:
 
     def detect(self, rgb: np.ndarray, *, crop_size: tuple[int, int] = (160, 224),
                max_cards: int = 64) -> list[DetectedCard]:
-        """`detect_cards`, the segmenter and the colour edges beside the other classical passes
-        in this detector's thread."""
+        """`detect_cards`, the segmenter beside the classical passes in this detector's thread."""
         segmenter = self.segmenter
         classical = segmenter is None or CLASSICAL_WITH_LEARNED
         pool = self._segmenting_thread() if segmenter is not None and classical else None
@@ -136,9 +133,8 @@ def detect_cards_using(
     """detect_cards with a chosen proposal source: the segmenter, the classical passes, or both.
 
     With both, the segmenter decides which cards there are and agreeing classical outlines
-    give their exact shape (see `engine.choose.merge`); with a `pool`, the classical passes' colour
-    edges and then the segmenter run in it while the other classical passes run here (the same
-    outlines, sooner).
+    give their exact shape (see `engine.choose.merge`); with a `pool`, the segmenter runs in it while
+    the classical passes run here (the same outlines, sooner).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
@@ -148,9 +144,8 @@ def detect_cards_using(
     factor = min(1.0, WORK_LONG_SIDE / max(height, width))
     small = _work_copy(rgb, factor)
     if segmenter is not None and classical and pool is not None:
-        colour = pool.submit(colour_edges, small)  # first: the classical passes wait for it
         pending = pool.submit(segmenter.segment, small)
-        found = classical_proposals(small, colour)
+        found = classical_proposals(small)
         segmentation = pending.result()
     else:
         segmentation = segmenter.segment(small) if segmenter is not None else None

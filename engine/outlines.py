@@ -4,15 +4,12 @@ No single pass finds cards everywhere: grey Canny misses dark cards on dark colo
 mats (colour Canny on the Lab gradient catches those), the
 background-distance mask merges touching cards, adaptive thresholds fragment on glare.
 Each pass proposes closed contours; the caller fits quads and scores them, and duplicates
-across passes are removed later by non-maximum suppression. The colour edges, the costliest
-pass, are computed apart (`colour_edges`), so that another thread can find them while
-this one runs the rest (`other_passes`).
+across passes are removed later by non-maximum suppression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -23,41 +20,28 @@ _KERNEL3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _KERNEL5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
-@dataclass(frozen=True)
-class OtherPasses:
-    """The masks of every pass but the colour edges."""
+def edge_maps(rgb: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dilated low-threshold grey Canny and colour (Lab) Canny edges of the work image.
 
-    grey_edges: np.ndarray
-    """Dilated low-threshold grey Canny: a contour pass, and with the colour edges what
-    outline support is scored against (light/dark steps; the colour edges catch a dark card
-    on an equally dark but coloured mat)."""
-    strong_edges: np.ndarray
-    """Dilated high-threshold grey Canny, which breaks less into table texture."""
-    darker: np.ndarray
-    """Pixels darker than their neighbourhood (`_adaptive_mask`)."""
-    foreground: np.ndarray
-    """Pixels far from the table's colour (`_background_mask`)."""
+    Both are contour passes, and their union is what outline support is scored against:
+    grey edges catch light/dark steps, colour edges a dark card on an equally dark but
+    coloured mat.
+    """
+    low, high = _CANNY_THRESHOLDS[0]
+    return cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), _colour_edges(rgb)
 
 
-def other_passes(rgb: np.ndarray, gray: np.ndarray) -> OtherPasses:
-    """Every pass's mask but the colour edges, of the work image and its blurred grey copy."""
-    (low, high), (strong_low, strong_high) = _CANNY_THRESHOLDS
-    return OtherPasses(
-        grey_edges=cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3),
-        strong_edges=cv2.dilate(cv2.Canny(gray, strong_low, strong_high), _KERNEL3),
-        darker=_adaptive_mask(gray),
-        foreground=_background_mask(rgb),
-    )
-
-
-def candidate_contours(passes: OtherPasses, colour_edges: np.ndarray) -> Iterator[np.ndarray]:
+def candidate_contours(
+    rgb: np.ndarray, gray: np.ndarray, grey_edges: np.ndarray, colour_edges: np.ndarray
+) -> Iterator[np.ndarray]:
     """Yield contours (int32 (N, 1, 2)) from every segmentation pass."""
-    yield from _contours(passes.grey_edges, cv2.RETR_LIST)
+    yield from _contours(grey_edges, cv2.RETR_LIST)
     yield from _contours(colour_edges, cv2.RETR_LIST)
     yield from _contours(cv2.morphologyEx(colour_edges, cv2.MORPH_CLOSE, _KERNEL5), cv2.RETR_LIST)
-    yield from _contours(passes.strong_edges, cv2.RETR_LIST)
-    yield from _contours(passes.darker, cv2.RETR_LIST)
-    yield from _contours(passes.foreground, cv2.RETR_EXTERNAL)
+    low, high = _CANNY_THRESHOLDS[1]
+    yield from _contours(cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), cv2.RETR_LIST)
+    yield from _contours(_adaptive_mask(gray), cv2.RETR_LIST)
+    yield from _contours(_background_mask(rgb), cv2.RETR_EXTERNAL)
 
 
 def _contours(mask: np.ndarray, mode: int) -> Iterator[np.ndarray]:
@@ -65,7 +49,7 @@ def _contours(mask: np.ndarray, mode: int) -> Iterator[np.ndarray]:
     yield from contours
 
 
-def colour_edges(rgb: np.ndarray) -> np.ndarray:
+def _colour_edges(rgb: np.ndarray) -> np.ndarray:
     """Canny on the Lab gradient of the strongest channel: hue edges grey Canny cannot see.
 
     The per-pixel channel choice is made with OpenCV masks rather than numpy's argmax and

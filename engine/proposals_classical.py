@@ -6,12 +6,10 @@ breaks the outline, or two touching cards, are left to the segmenter's proposals
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 import cv2
 import numpy as np
 
-from engine.outlines import candidate_contours, colour_edges, other_passes
+from engine.outlines import candidate_contours, edge_maps
 from engine.proposal import ASPECT_TOLERANCE, MIN_AREA_FRACTION, MIN_SCORE, Proposal
 from engine.quad import NEXT_CORNER, card_aspect_error, is_plausible_card, order_corners, quad_area
 
@@ -20,23 +18,16 @@ _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
 
 
-def classical_proposals(small: np.ndarray, colour: Future[np.ndarray] | None = None) -> list[Proposal]:
-    """Scored card quads of every pass's contours (engine/outlines.py).
-
-    `colour`: the colour edges (`engine.outlines.colour_edges`) being found in another
-    thread, as the detector does in its segmenter's while this one runs the other passes;
-    found here when not given.
-    """
+def classical_proposals(small: np.ndarray) -> list[Proposal]:
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
-    passes = other_passes(small, gray)
-    coloured = colour.result() if colour is not None else colour_edges(small)
+    grey_edges, colour_edges = edge_maps(small, gray)
     # Support is judged with a few pixels' slack: hull polygons of rounded outlines
     # wander off a thin edge line by a pixel or two.
-    near_edges = cv2.dilate(cv2.bitwise_or(passes.grey_edges, coloured), _SUPPORT_KERNEL)
+    near_edges = cv2.dilate(cv2.bitwise_or(grey_edges, colour_edges), _SUPPORT_KERNEL)
     frame_area = float(small.shape[0] * small.shape[1])
     image_size = (small.shape[1], small.shape[0])
     candidates = []
-    for contour in candidate_contours(passes, coloured):
+    for contour in candidate_contours(small, gray, grey_edges, colour_edges):
         contour_area = cv2.contourArea(contour)
         if contour_area < MIN_AREA_FRACTION * frame_area or contour_area > 0.98 * frame_area:
             continue

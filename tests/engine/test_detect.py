@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -10,9 +9,7 @@ import numpy as np
 import pytest
 
 from engine.borders import settle_sides
-from engine.detect import DetectedCard, _may_be_turned, _work_copy, detect_cards
-from engine.outlines import colour_edges
-from engine.proposals_classical import classical_proposals
+from engine.detect import DetectedCard, _may_be_turned, detect_cards
 from engine.proposals_segmenter import LEARNED_ASPECT_TOLERANCE
 from engine.quad import CARD_ASPECT, PHONE_FOCALS, card_aspect_error, order_corners, rectified_aspect
 from tests.scenes import (
@@ -70,18 +67,6 @@ def test_several_cards_all_found_once(seed: int) -> None:
     assert len(cards) == 4
     for truth in scene.quads:
         assert _best_error(cards, truth) < CORNER_TOLERANCE
-
-
-def test_colour_edges_from_another_thread_give_the_same_proposals() -> None:
-    """The detector finds the colour edges in its segmenter's thread while this one runs the
-    other passes: the proposals are those of one thread, in the same order."""
-    scene = random_scene(np.random.default_rng(14), 3, size=(1600, 1200))
-    small = _work_copy(scene.image, 0.4)
-    alone = classical_proposals(small)
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        beside = classical_proposals(small, thread.submit(colour_edges, small))
-    assert len(alone) >= 3
-    assert [(p.quad.tolist(), p.score) for p in beside] == [(p.quad.tolist(), p.score) for p in alone]
 
 
 def test_max_cards_caps_the_answer() -> None:
