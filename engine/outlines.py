@@ -53,21 +53,26 @@ def _colour_edges(rgb: np.ndarray) -> np.ndarray:
     """Canny on the Lab gradient of the strongest channel: hue edges grey Canny cannot see.
 
     The per-pixel channel choice is made with OpenCV masks rather than numpy's argmax and
-    take_along_axis, which cost more than all the filtering around them.
+    take_along_axis, which cost more than all the filtering around them; the 8-bit channels
+    are split before the Sobel filters rather than their 16-bit gradients after.
     """
     lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (3, 3), 0), cv2.COLOR_RGB2Lab)
-    dx = cv2.split(cv2.Sobel(lab, cv2.CV_16S, 1, 0))
-    dy = cv2.split(cv2.Sobel(lab, cv2.CV_16S, 0, 1))
-    best_dx, best_dy = dx[0].copy(), dy[0].copy()
-    best = cv2.add(cv2.absdiff(dx[0], 0), cv2.absdiff(dy[0], 0))
-    for channel in (1, 2):  # strictly stronger wins: ties keep the earlier channel, as argmax does
-        magnitude = cv2.add(cv2.absdiff(dx[channel], 0), cv2.absdiff(dy[channel], 0))
+    first, *others = cv2.split(lab)
+    best_dx, best_dy, best = _gradient(first)
+    for channel in others:  # strictly stronger wins: ties keep the earlier channel, as argmax does
+        dx, dy, magnitude = _gradient(channel)
         stronger = cv2.compare(magnitude, best, cv2.CMP_GT)
-        cv2.copyTo(dx[channel], stronger, best_dx)
-        cv2.copyTo(dy[channel], stronger, best_dy)
+        cv2.copyTo(dx, stronger, best_dx)
+        cv2.copyTo(dy, stronger, best_dy)
         best = cv2.max(best, magnitude)
     low, high = _COLOUR_CANNY
     return cv2.dilate(cv2.Canny(best_dx, best_dy, low, high, L2gradient=True), _KERNEL3)
+
+
+def _gradient(channel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """16-bit Sobel x and y of one channel and their L1 magnitude."""
+    dx, dy = cv2.Sobel(channel, cv2.CV_16S, 1, 0), cv2.Sobel(channel, cv2.CV_16S, 0, 1)
+    return dx, dy, cv2.add(cv2.absdiff(dx, 0), cv2.absdiff(dy, 0))
 
 
 def _adaptive_mask(gray: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@ definition of "card corners in TL, TR, BR, BL order, upright in portrait".
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -46,6 +48,12 @@ def side_lengths(quad: np.ndarray) -> tuple[float, float]:
     return float(sides[0] + sides[2]) / 2.0, float(sides[1] + sides[3]) / 2.0
 
 
+_Point = tuple[float, float, float]
+"""A homogeneous image point or line. rectified_aspect does its 3-vector algebra on plain
+floats: numpy's per-call overhead on 3-element arrays (np.linalg.inv among them) was most of
+its ~20 us, and detection calls it some 40 times a photo, hundreds on a page of cards."""
+
+
 def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None,
                      focal: float | None = None) -> float:
     """Width over height of the real rectangle behind an ordered quad.
@@ -62,14 +70,15 @@ def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None
     if image_size is None:
         return fallback
     u0, v0 = image_size[0] / 2.0, image_size[1] / 2.0
-    tl, tr, br, bl = (np.array([x, y, 1.0]) for x, y in np.asarray(quad, dtype=np.float64))
+    tl, tr, br, bl = ((x, y, 1.0) for x, y in np.asarray(quad, dtype=np.float64).tolist())
     m1, m2, m3, m4 = tl, tr, bl, br
     cross14 = _cross(m1, m4)
-    denom2, denom3 = _cross(m2, m4) @ m3, _cross(m3, m4) @ m2
+    denom2, denom3 = _dot(_cross(m2, m4), m3), _dot(_cross(m3, m4), m2)
     if abs(denom2) < 1e-9 or abs(denom3) < 1e-9:
         return fallback
-    n2 = (cross14 @ m3) / denom2 * m2 - m1
-    n3 = (cross14 @ m2) / denom3 * m3 - m1
+    k2, k3 = _dot(cross14, m3) / denom2, _dot(cross14, m2) / denom3
+    n2 = (k2 * m2[0] - m1[0], k2 * m2[1] - m1[1], k2 * m2[2] - m1[2])
+    n3 = (k3 * m3[0] - m1[0], k3 * m3[1] - m1[1], k3 * m3[2] - m1[2])
     if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
         return fallback  # a pair of sides is parallel: no vanishing point, no focal length
     if focal is not None:
@@ -82,15 +91,19 @@ def rectified_aspect(quad: np.ndarray, image_size: tuple[int, int] | None = None
         long_side = float(max(image_size))
         if not 0.25 * long_side**2 <= f2 <= 25.0 * long_side**2:
             return fallback  # implausible lens: the quad is near-affine or not a rectangle
-    k_inv = np.linalg.inv(np.array([[np.sqrt(f2), 0.0, u0], [0.0, np.sqrt(f2), v0], [0.0, 0.0, 1.0]]))
-    ray2, ray3 = k_inv @ n2, k_inv @ n3
-    return float(np.sqrt((ray2 @ ray2) / (ray3 @ ray3)))
+    # The rays K^-1 n of the camera matrix K = [[f, 0, u0], [0, f, v0], [0, 0, 1]], written out
+    f = math.sqrt(f2)
+    ray2 = ((n2[0] - u0 * n2[2]) / f, (n2[1] - v0 * n2[2]) / f, n2[2])
+    ray3 = ((n3[0] - u0 * n3[2]) / f, (n3[1] - v0 * n3[2]) / f, n3[2])
+    return math.sqrt(_dot(ray2, ray2) / _dot(ray3, ray3))
 
 
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.cross for two 3-vectors without its axis bookkeeping, which dominated detection's
-    quad scoring (hundreds of candidate quads a photo)."""
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+def _cross(a: _Point, b: _Point) -> _Point:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _dot(a: _Point, b: _Point) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
 def card_aspect_error(quad: np.ndarray, image_size: tuple[int, int] | None = None,

@@ -145,6 +145,55 @@ def test_big_jpeg_decodes_at_reduced_scale() -> None:
     assert small.scale == 0.125 and small.rgb.shape == (375, 500, 3)
 
 
+def _big_jpeg() -> bytes:
+    """A 4000x3000 photo-like JPEG: smooth shading under fine noise, so rounding shows."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:3000, 0:4000]
+    base = np.stack([x * 255 // 4000, y * 255 // 3000, (x + y) * 255 // 7000], axis=2)
+    noisy = base + rng.integers(-20, 21, base.shape)
+    return _encode(Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)), "JPEG", quality=90)
+
+
+def _pillow_draft(data: bytes, reduction: int) -> np.ndarray:
+    image = Image.open(io.BytesIO(data))
+    image.draft("RGB", (image.size[0] // reduction, image.size[1] // reduction))
+    return np.asarray(image.convert("RGB"))
+
+
+def test_reduced_jpeg_has_the_pixels_pillow_decodes() -> None:
+    """Reduced JPEG decodes go through OpenCV: the same libjpeg-turbo pixels as Pillow's draft."""
+    data = _big_jpeg()
+    for min_long_side, reduction in ((1000, 4), (1600, 2), (500, 8)):
+        decoded = decode_image(data, min_long_side=min_long_side)
+        assert decoded.scale == 1 / reduction
+        assert np.array_equal(decoded.rgb, _pillow_draft(data, reduction))
+        assert decoded.rgb.flags["C_CONTIGUOUS"]
+
+
+def test_big_jpeg_with_a_trailer_decodes_like_one_without() -> None:
+    """Bytes after the end-of-image marker (some phones append their own data) are ignored."""
+    data = _big_jpeg()
+    assert np.array_equal(decode_image(data + b"SEFH trailer" * 10).rgb, decode_image(data).rgb)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.999])
+def test_truncated_big_jpeg_is_an_image_error(keep: float) -> None:
+    data = _big_jpeg()
+    with pytest.raises(ImageError) as info:
+        decode_image(data[: int(len(data) * keep)])
+    assert type(info.value) is ImageError
+
+
+def test_big_jpeg_exif_orientation_gives_upright_image() -> None:
+    data = _big_jpeg()
+    stored = Image.open(io.BytesIO(data)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    decoded = decode_image(_encode(stored, "JPEG", quality=90, exif=exif))
+    assert decoded.original_size == (4000, 3000) and decoded.rgb.shape == (750, 1000, 3)
+    assert np.abs(decoded.rgb.astype(int) - decode_image(data).rgb).mean() < 3  # re-encoded, so not exact
+
+
 def test_jpeg_no_reduction_fits_is_resized_to_target() -> None:
     data = _encode(Image.fromarray(_gradient(1800, 1200)), "JPEG", quality=90)  # 1/2 would be 900 px
     decoded = decode_image(data)

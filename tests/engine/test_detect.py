@@ -13,6 +13,7 @@ from engine.detect import DetectedCard, _may_be_turned, detect_cards
 from engine.proposals_segmenter import LEARNED_ASPECT_TOLERANCE
 from engine.quad import CARD_ASPECT, PHONE_FOCALS, card_aspect_error, order_corners, rectified_aspect
 from tests.scenes import (
+    PHONE_FOCAL,
     card_quad,
     corner_error,
     make_card,
@@ -131,6 +132,18 @@ def test_order_corners_starts_top_left_clockwise() -> None:
     landscape = np.float32([[100, 100], [188, 100], [188, 163], [100, 163]])
     ordered = order_corners(landscape)
     assert rectified_aspect(ordered) == pytest.approx(CARD_ASPECT, rel=1e-3)
+
+
+@pytest.mark.parametrize("spin,tilt", [(15, 40), (25, 55), (-60, 30), (110, 50)])
+def test_rectified_aspect_undoes_a_phone_cameras_perspective(spin: float, tilt: float) -> None:
+    """A card photographed tilted (tests/scenes.py's pinhole camera) rectifies to 63:88,
+    with the focal length estimated from the quad and with the camera's own (spun off the
+    axes: a pair of sides parallel on screen leaves the focal length unobservable)."""
+    size = (1600, 1200)
+    quad = order_corners(photographed((700, 650), 700, spin, tilt, size), size)
+    assert card_aspect_error(quad) > 0.05  # the plain side ratio is off
+    assert rectified_aspect(quad, size) == pytest.approx(CARD_ASPECT, rel=1e-6)
+    assert rectified_aspect(quad, size, PHONE_FOCAL * max(size)) == pytest.approx(CARD_ASPECT, rel=1e-6)
 
 
 def test_steeply_tilted_card_is_a_card_under_a_phone_lens() -> None:
