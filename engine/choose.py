@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from engine.proposal import AGREEING_IOU, Proposal
+from engine.proposals_segmenter import PIECE_ASPECT_ERROR, learned_aspect_error
 from engine.quad import quad_iou
 from engine.segmenter import Segmentation
 
@@ -33,6 +35,8 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     quad that agrees with none but lies inside a classical outline the segmenter calls card
     almost throughout is a piece of that card (the network drew a frame line or a finger
     across it as boundary): the enclosing outline replaces it, once for all its pieces.
+    An outline that holds two or more well-shaped segmented cards is a group of cards (a row
+    of a spread, or the whole spread, has a card's proportions often enough), not one.
     Suppressed classical `outlines` that overlap no segmented card fill gaps (cards the
     segmenter merged or left as odd blobs) where the segmenter sees card, which keeps
     classical false outlines on patterned tables out.
@@ -43,12 +47,14 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     """
     kept: list[Proposal] = []
     pieces: dict[int, list[np.ndarray]] = {}  # id of an enclosing outline -> its pieces
+    cards = [c.quad.mean(axis=0) for c in learned
+             if learned_aspect_error(c.quad, segmentation.image_size) <= PIECE_ASPECT_ERROR]
     for card in learned:
         overlaps = [(quad_iou(c.quad, card.quad), c) for c in found]  # ((iou, inside share), quad)
         (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
         if overlap < AGREEING_IOU:
             enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
-                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE]
+                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE and _holds(c.quad, cards) < 2]
             closest = max(enclosing, key=lambda c: c.score, default=card)
             if closest is not card:
                 pieces.setdefault(id(closest), []).append(card.quad)
@@ -58,6 +64,11 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
+
+
+def _holds(quad: np.ndarray, points: list[np.ndarray]) -> int:
+    """How many of `points` lie inside `quad`."""
+    return sum(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in points)
 
 
 def suppress(candidates: list[Proposal]) -> list[Proposal]:
