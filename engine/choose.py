@@ -49,8 +49,10 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     pieces: dict[int, list[np.ndarray]] = {}  # id of an enclosing outline -> its pieces
     cards = [c.quad.mean(axis=0) for c in learned
              if learned_aspect_error(c.quad, segmentation.image_size) <= PIECE_ASPECT_ERROR]
+    boxes = _boxes([c.quad for c in found])
     for card in learned:
-        overlaps = [(quad_iou(c.quad, card.quad), c) for c in found]  # ((iou, inside share), quad)
+        near = [found[i] for i in np.flatnonzero(_meeting(boxes, card.quad))]  # a spread has 40 x 100
+        overlaps = [(quad_iou(c.quad, card.quad), c) for c in near]  # ((iou, inside share), quad)
         (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
         if overlap < AGREEING_IOU:
             enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
@@ -64,6 +66,20 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
+
+
+def _boxes(quads: list[np.ndarray]) -> np.ndarray:
+    """(N, 4) bounding boxes x0, y0, x1, y1 of quads."""
+    if not quads:
+        return np.zeros((0, 4), np.float32)
+    corners = np.stack(quads)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+
+
+def _meeting(boxes: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Which boxes meet the quad's bounding box: only those quads can overlap it."""
+    low, high = quad.min(axis=0), quad.max(axis=0)
+    return (boxes[:, 0] <= high[0]) & (boxes[:, 2] >= low[0]) & (boxes[:, 1] <= high[1]) & (boxes[:, 3] >= low[1])
 
 
 def _holds(quad: np.ndarray, points: list[np.ndarray]) -> int:

@@ -47,7 +47,8 @@ CELL_SCORE = 0.4
 
 def complete_grid(kept: list[Proposal], segmentation: Segmentation) -> list[Proposal]:
     """`kept` with each grid cell's outline as another reading of a disagreeing outline found
-    in it, and as a card of its own in each empty cell the segmenter calls card."""
+    in it, and as a card of its own in each empty cell the segmenter calls card; outlines
+    between the grid's cells (across two touching cards) are dropped."""
     quads = _anchors(kept, segmentation.image_size)
     if len(quads) < MIN_CARDS:
         return kept
@@ -56,18 +57,23 @@ def complete_grid(kept: list[Proposal], segmentation: Segmentation) -> list[Prop
     if found is None:
         return kept
     homography, card = found
-    inverse = np.linalg.inv(homography)
+    centres = np.float64([p.quad.mean(axis=0) for p in kept]).reshape(-1, 1, 2)
+    places = cv2.perspectiveTransform(centres, np.linalg.inv(homography)).reshape(-1, 2)
+    nearest = np.round(places)
+    on_cell = np.abs(places - nearest).max(axis=1) <= 0.5 - SNAP / 2
+    # The grid reaches as far as outlines on its cells (the well-shaped ones it was read from
+    # may be a corner of it only), and a ring beyond: a row or column where none was found.
+    spanned = np.concatenate([np.float64(list(cells.values())), nearest[on_cell]])
+    columns = range(int(spanned[:, 0].min()) - 1, int(spanned[:, 0].max()) + 2)
+    rows = range(int(spanned[:, 1].min()) - 1, int(spanned[:, 1].max()) + 2)
+    inside = ((places[:, 0] >= columns[0]) & (places[:, 0] <= columns[-1])
+              & (places[:, 1] >= rows[0]) & (places[:, 1] <= rows[-1]))
+    out = [p for p, between in zip(kept, inside & ~on_cell) if not between]
     occupied: dict[tuple[int, int], list[int]] = {}
-    for i, proposal in enumerate(kept):
-        point = cv2.perspectiveTransform(proposal.quad.mean(axis=0).reshape(1, 1, 2).astype(np.float64), inverse)[0, 0]
-        cell = tuple(int(v) for v in np.round(point))
-        if np.abs(point - cell).max() <= 0.5 - SNAP / 2:
-            occupied.setdefault(cell, []).append(i)  # type: ignore[arg-type]
-    out = list(kept)
-    columns = [c for c, _ in cells.values()]
-    rows = [r for _, r in cells.values()]
-    for column in range(min(columns) - 1, max(columns) + 2):  # a ring beyond: a row or column found of none
-        for row in range(min(rows) - 1, max(rows) + 2):
+    for i, place in enumerate(nearest[~(inside & ~on_cell)]):
+        occupied.setdefault((int(place[0]), int(place[1])), []).append(i)
+    for column in columns:
+        for row in rows:
             outline = cv2.perspectiveTransform((card + (column, row)).reshape(-1, 1, 2), homography)
             outline = outline.reshape(4, 2).astype(np.float32)
             if not is_plausible_card(outline) or not _in_view(outline, segmentation.image_size):
@@ -123,33 +129,32 @@ def _grid_cells(quads: dict[int, np.ndarray]) -> tuple[dict[int, tuple[int, int]
     (`PITCH`, in the quad's own card sides) across or down, or both, within `SNAP`; and the
     pitch across and down in card sides."""
     order = list(quads)
-    offsets = {}
-    for a in order:
-        across, down = _axes(quads[a])
-        basis = np.linalg.inv(np.column_stack([across, down]))
-        for b in order:
-            if a != b:
-                offsets[a, b] = basis @ (quads[b].mean(axis=0) - quads[a].mean(axis=0))
-    pitch = np.float64([_pitch([o[axis] for o in offsets.values() if abs(o[1 - axis]) < SNAP]) for axis in (0, 1)])
-    cells = {order[0]: (0, 0)}
-    frontier = [order[0]]
+    centres = np.float64([quads[k].mean(axis=0) for k in order])
+    # offsets[a, b]: b's centre from a's, in a's card sides across and down
+    bases = np.linalg.inv(np.stack([np.column_stack(_axes(quads[k])) for k in order]))
+    offsets = np.einsum("aij,abj->abi", bases, centres[None, :, :] - centres[:, None, :])
+    others = ~np.eye(len(order), dtype=bool)
+    pitch = np.float64([_pitch(offsets[..., axis][others & (np.abs(offsets[..., 1 - axis]) < SNAP)])
+                        for axis in (0, 1)])
+    steps = offsets / pitch
+    rounded = np.round(steps)
+    neighbours = (np.abs(rounded).max(axis=2) == 1) & (np.abs(steps - rounded).max(axis=2) <= SNAP)
+    cells = {0: (0, 0)}
+    frontier = [0]
     while frontier:
         a = frontier.pop(0)
-        for b in order:
-            if b in cells:
-                continue
-            steps = offsets[a, b] / pitch
-            step = np.round(steps)
-            if np.abs(step).max() == 1 and np.abs(steps - step).max() <= SNAP:
-                cells[b] = (cells[a][0] + int(step[0]), cells[a][1] + int(step[1]))
-                frontier.append(b)
-    return cells, pitch
+        for b in np.flatnonzero(neighbours[a]):
+            if int(b) not in cells:
+                cells[int(b)] = (cells[a][0] + int(rounded[a, b, 0]), cells[a][1] + int(rounded[a, b, 1]))
+                frontier.append(int(b))
+    return {order[i]: cell for i, cell in cells.items()}, pitch
 
 
-def _pitch(distances: list[float]) -> float:
+def _pitch(distances: np.ndarray) -> float:
     """Median neighbour distance within `PITCH` (a card's side when there are none: one row)."""
-    near = [abs(d) for d in distances if PITCH[0] <= abs(d) <= PITCH[1]]
-    return float(np.median(near)) if near else 1.0
+    near = np.abs(distances)
+    near = near[(near >= PITCH[0]) & (near <= PITCH[1])]
+    return float(np.median(near)) if near.size else 1.0
 
 
 def _fit(cells: dict[int, tuple[int, int]], pitch: np.ndarray,

@@ -44,10 +44,12 @@ def segmenter_proposals(small: np.ndarray, segmenter: CardSegmenter, segmentatio
 
     A candidate a classical quad (`found`) agrees with is outlined exactly already.
     """
-    candidates = _learned_candidates(segmentation, small.shape)
     image_size = (small.shape[1], small.shape[0])
-    outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
-    looks = tiled_looks(small, segmenter, segmentation) or closer_looks(small, segmenter, segmentation, outlined)
+    looks = tiled_looks(small, segmenter, segmentation)
+    candidates = [] if looks else _learned_candidates(segmentation, small.shape)  # tiles see every card closer
+    if not looks:
+        outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
+        looks = closer_looks(small, segmenter, segmentation, outlined)
     for look in looks:
         width, height = look.segmentation.image_size
         margin = 0.25 * (look.patch[2:] - look.patch[:2])  # blob and quad centres differ a little
