@@ -26,7 +26,7 @@ from engine.zoom import CloserLook
 ROUGH_ASPECT = (0.45, 0.95)
 """Short over long side of a card blob's box: a card's 0.72, with room for a turn and perspective."""
 MANY_CARDS = 5
-"""Card-shaped blobs on the whole-photo map from which a photo counts as many cards: a binder page
+"""Card blobs on the whole-photo map from which a photo counts as many cards: a binder page
 shows 9, a spread 40; a pile of 2-4 cards with a finger across one shows up to 5 pieces, but
 those are large, and tiling only where the cards are small (`MIN_ZOOM`) leaves them alone."""
 TARGET_SPAN = 48.0
@@ -43,14 +43,14 @@ of the overlap, so a card centred in it has >= 0.6 of its long side of window on
 def tiled_looks(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation) -> list[CloserLook]:
     """Overlapping windows covering the work image, each segmented at the model's input size,
     with the core (`CloserLook.patch`) each answers for; none unless the photo shows
-    `MANY_CARDS` card-shaped blobs too small for the whole-photo map.
+    `MANY_CARDS` blobs and its cards are too small for the whole-photo map.
 
-    Only blobs whose box has roughly a card's proportions count, and size the cards: the title
-    bars of cascaded deck columns are thin blobs, under cards that are large enough as they are.
+    Only blobs whose box has roughly a card's proportions size the cards: the title bars of
+    cascaded deck columns are thin blobs, under cards that are large enough as they are.
     """
     sides = [(max(x1 - x0, y1 - y0), min(x1 - x0, y1 - y0)) for x0, y0, x1, y1 in segmentation.interior_regions()]
     cards = [long for long, short in sides if ROUGH_ASPECT[0] <= short / max(long, 1.0) <= ROUGH_ASPECT[1]]
-    if len(cards) < MANY_CARDS:
+    if len(sides) < MANY_CARDS or not cards:
         return []
     card = float(np.median(cards))
     height, width = small.shape[:2]
