@@ -12,8 +12,8 @@ from engine.detect import detect_cards
 from engine.grid import CELL_SCORE, complete_grid
 from engine.proposal import Proposal
 from engine.quad import quad_area, quad_iou
-from engine.segmenter import INTERIOR, Segmentation
-from engine.tiles import _spans
+from engine.segmenter import INTERIOR, MODEL_PATH, CardSegmenter, Segmentation
+from engine.tiles import _spans, tiled_looks
 from tests.scenes import card_quad, make_scene
 
 
@@ -101,3 +101,14 @@ def test_tiles_cover_the_photo_and_hold_each_card_centred_in_a_core_whole(size: 
         assert end - core_end >= overlap / 2 - 1 or end == size
         if following is not None:
             assert following[1][0] == core_end
+
+
+@pytest.mark.parametrize("cards, tiled", [(40, True), (1, False)])
+def test_only_photos_of_many_small_cards_are_tiled(cards: int, tiled: bool) -> None:
+    truths = _grid_quads(8, 5, 95, 1.12, (320, 240))[:cards] if cards > 1 else [card_quad((320, 240), 300, 10)]
+    small = make_scene(np.random.default_rng(3), truths, size=(640, 480)).image
+    segmenter = CardSegmenter(MODEL_PATH)
+    looks = tiled_looks(small, segmenter, segmenter.segment(small))
+    assert bool(looks) == tiled
+    if tiled:  # the cores cover the photo, once
+        assert sum((b[2] - b[0]) * (b[3] - b[1]) for b in (look.patch for look in looks)) == pytest.approx(640 * 480)
