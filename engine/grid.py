@@ -49,6 +49,8 @@ def complete_grid(kept: list[Proposal], segmentation: Segmentation) -> list[Prop
     """`kept` with each grid cell's outline as another reading of a disagreeing outline found
     in it, and as a card of its own in each empty cell the segmenter calls card; outlines
     between the grid's cells (across two touching cards) are dropped."""
+    if len(kept) < MIN_CARDS:
+        return kept  # most photos: no grid, and nothing to measure
     quads = _anchors(kept, segmentation.image_size)
     if len(quads) < MIN_CARDS:
         return kept
