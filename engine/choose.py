@@ -35,8 +35,11 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     quad that agrees with none but lies inside a classical outline the segmenter calls card
     almost throughout is a piece of that card (the network drew a frame line or a finger
     across it as boundary): the enclosing outline replaces it, once for all its pieces.
-    An outline that holds two or more well-shaped segmented cards is a group of cards (a row
-    of a spread, or the whole spread, has a card's proportions often enough), not one.
+    An outline that holds three or more well-shaped segmented cards is a group of cards (a row
+    of a spread, a binder page or the whole spread has a card's proportions often enough), not
+    one: a card split in three leaves no piece of a card's shape. Two are left to the gallery: a
+    card split across its middle is exactly two cards side by side, each a card's shape turned
+    (in a grid, `engine.grid` drops the pair's outline and reads both cells).
     Suppressed classical `outlines` that overlap no segmented card fill gaps (cards the
     segmenter merged or left as odd blobs) where the segmenter sees card, which keeps
     classical false outlines on patterned tables out.
@@ -56,7 +59,7 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
         (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
         if overlap < AGREEING_IOU:
             enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
-                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE and _holds(c.quad, cards) < 2]
+                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE and _holds(c.quad, cards) < 3]
             closest = max(enclosing, key=lambda c: c.score, default=card)
             if closest is not card:
                 pieces.setdefault(id(closest), []).append(card.quad)

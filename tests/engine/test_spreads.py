@@ -80,13 +80,14 @@ def test_no_grid_from_three_cards() -> None:
     assert complete_grid(found, _card_map(truths)) == found
 
 
-def test_an_outline_around_two_cards_does_not_replace_them() -> None:
-    """A classical outline round two touching cards (together a card turned) is no card."""
-    left, right = card_quad((270, 240), 200, 0), card_quad((370, 240), 200, 0)
-    pair = np.float32([left[0], right[1], right[2], left[3]])
-    segmented = [Proposal(quad=q, score=0.9, area=quad_area(q)) for q in (left, right)]
-    outline = Proposal(quad=pair, score=0.95, area=quad_area(pair))
-    kept = merge(segmented, [outline], [outline], _card_map([left, right]))
+def test_an_outline_around_a_row_of_three_cards_does_not_replace_them() -> None:
+    """A classical outline round a row of three touching cards is no card (two side by side are
+    also one card split across its middle, and are left to the gallery)."""
+    row = [card_quad((220 + 100 * i, 240), 200, 0) for i in range(3)]
+    outline = np.float32([row[0][0], row[2][1], row[2][2], row[0][3]])
+    segmented = [Proposal(quad=q, score=0.9, area=quad_area(q)) for q in row]
+    around = Proposal(quad=outline, score=0.95, area=quad_area(outline))
+    kept = merge(segmented, [around], [around], _card_map(row))
     assert all(any(k.quad is s.quad for k in kept) for s in segmented)
 
 
