@@ -1,9 +1,10 @@
-"""Single-photo latency of this checkout beside another (the previous commit), interleaved.
+"""Photo latency of this checkout beside another (the previous commit), interleaved.
 
 The shared two-core machine drifts between fast and slow phases by more than most changes
 gain, so both engines run in child processes that take turns: one round is a few photos on
 this checkout's engine, then the same photos on the baseline's, the order alternating by round.
-Photos: simulated single-card 12 MP (4000×3000) or 1600×1200 photos of the real scans, sent
+Photos: simulated single-card 12 MP (4000×3000) or 1600×1200 photos of the real scans (or, with
+`--cards N --scene S`, photos of N cards in a photosim scene: `--cards 40 --scene spread`), sent
 as JPEG bytes through `Recognizer.identify`. Prints p50/p95 of each and the ratio. Run:
 
     .venv/bin/python -m bench.latency_ab --baseline ../prev --artifacts var/artifacts [--size 4000x3000]
@@ -76,6 +77,8 @@ def main() -> int:
     p.add_argument("--size", default="4000x3000", help="photo width x height")
     p.add_argument("--photos", type=int, default=6)
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--cards", type=int, default=1, help="cards per photo")
+    p.add_argument("--scene", default="mixed", help="PhotoSimConfig scene of photos of several cards")
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -83,14 +86,16 @@ def main() -> int:
     from training.gallery import read_gallery
     from training.photosim import PhotoSimConfig
 
-    print(f"# cardsight single-photo latency A/B, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    what = "single-card" if args.cards == 1 else f"{args.cards}-card {args.scene}"
+    print(f"# cardsight photo latency A/B, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs; "
-          f"{args.photos} simulated single-card {width}x{height} photos x {args.rounds} rounds, interleaved; "
+          f"{args.photos} simulated {what} {width}x{height} photos x {args.rounds} rounds, interleaved; "
           f"baseline {args.baseline.resolve()} with settings {args.baseline_settings}")
     with tempfile.TemporaryDirectory() as tmp:
         files = []
-        sim = PhotoSimConfig(size=(width, height))
-        for i, q in enumerate(simulated_queries(read_gallery(args.gallery), args.photos, seed=12, sim=sim)):
+        sim = PhotoSimConfig(size=(width, height), max_cards=args.cards, scene=args.scene)
+        for i, q in enumerate(simulated_queries(read_gallery(args.gallery), args.photos, seed=12, sim=sim,
+                                                cards_per_photo=args.cards)):
             files.append(Path(tmp) / f"{i}.jpg")
             files[-1].write_bytes(q.data)
         children = {"this": start(REPO, args.artifacts.resolve(), files),

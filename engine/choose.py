@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from engine.proposal import AGREEING_IOU, Proposal
+from engine.proposals_segmenter import PIECE_ASPECT_ERROR, learned_aspect_error
 from engine.quad import quad_iou
 from engine.segmenter import Segmentation
 
@@ -33,6 +35,11 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     quad that agrees with none but lies inside a classical outline the segmenter calls card
     almost throughout is a piece of that card (the network drew a frame line or a finger
     across it as boundary): the enclosing outline replaces it, once for all its pieces.
+    An outline that holds three or more well-shaped segmented cards is a group of cards (a row
+    of a spread, a binder page or the whole spread has a card's proportions often enough), not
+    one: a card split in three leaves no piece of a card's shape. Two are left to the gallery: a
+    card split across its middle is exactly two cards side by side, each a card's shape turned
+    (in a grid, `engine.grid` drops the pair's outline and reads both cells).
     Suppressed classical `outlines` that overlap no segmented card fill gaps (cards the
     segmenter merged or left as odd blobs) where the segmenter sees card, which keeps
     classical false outlines on patterned tables out.
@@ -43,12 +50,16 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     """
     kept: list[Proposal] = []
     pieces: dict[int, list[np.ndarray]] = {}  # id of an enclosing outline -> its pieces
+    cards = [c.quad.mean(axis=0) for c in learned
+             if learned_aspect_error(c.quad, segmentation.image_size) <= PIECE_ASPECT_ERROR]
+    boxes = _boxes([c.quad for c in found])
     for card in learned:
-        overlaps = [(quad_iou(c.quad, card.quad), c) for c in found]  # ((iou, inside share), quad)
+        near = [found[i] for i in np.flatnonzero(_meeting(boxes, card.quad))]  # a spread has 40 x 100
+        overlaps = [(quad_iou(c.quad, card.quad), c) for c in near]  # ((iou, inside share), quad)
         (overlap, _), closest = max(overlaps, key=lambda pair: pair[0][0], default=((0.0, 0.0), card))
         if overlap < AGREEING_IOU:
             enclosing = [c for (_, inside), c in overlaps if c.area > card.area and inside >= ENCLOSED
-                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE]
+                         and segmentation.card_share(c.quad) >= ENCLOSING_CARD_SHARE and _holds(c.quad, cards) < 3]
             closest = max(enclosing, key=lambda c: c.score, default=card)
             if closest is not card:
                 pieces.setdefault(id(closest), []).append(card.quad)
@@ -58,6 +69,25 @@ def merge(learned: list[Proposal], found: list[Proposal], outlines: list[Proposa
     gaps = [c for c in outlines if segmentation.card_share(c.quad) >= MIN_CARD_SHARE
             and all(quad_iou(c.quad, k.quad)[1] <= GAP_OVERLAP for k in learned)]
     return kept + gaps
+
+
+def _boxes(quads: list[np.ndarray]) -> np.ndarray:
+    """(N, 4) bounding boxes x0, y0, x1, y1 of quads."""
+    if not quads:
+        return np.zeros((0, 4), np.float32)
+    corners = np.stack(quads)
+    return np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+
+
+def _meeting(boxes: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Which boxes meet the quad's bounding box: only those quads can overlap it."""
+    low, high = quad.min(axis=0), quad.max(axis=0)
+    return (boxes[:, 0] <= high[0]) & (boxes[:, 2] >= low[0]) & (boxes[:, 1] <= high[1]) & (boxes[:, 3] >= low[1])
+
+
+def _holds(quad: np.ndarray, points: list[np.ndarray]) -> int:
+    """How many of `points` lie inside `quad`."""
+    return sum(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in points)
 
 
 def suppress(candidates: list[Proposal]) -> list[Proposal]:

@@ -26,6 +26,7 @@ import numpy as np
 from engine.borders import settle_sides
 from engine.choose import frames_the_picture, merge, suppress
 from engine.corners import refine_quad
+from engine.grid import complete_grid
 from engine.proposal import ASPECT_TOLERANCE
 from engine.proposals_classical import classical_proposals
 from engine.proposals_segmenter import segmenter_proposals
@@ -161,6 +162,7 @@ def detect_cards_using(
         kept = suppress(segmenter_proposals(small, segmenter, segmentation, found))
         if classical:
             kept = merge(kept, found, outlines, segmentation)
+        kept = complete_grid(kept, segmentation)
     kept = sorted(kept, key=lambda c: c.score, reverse=True)[:max_cards]
     search_px = 1.5 / factor + 1.5
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32) if kept else None

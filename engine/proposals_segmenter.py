@@ -23,6 +23,7 @@ from engine.quad import (
     quad_iou,
 )
 from engine.segmenter import CardSegmenter, Segmentation
+from engine.tiles import tiled_looks
 from engine.zoom import closer_looks
 
 LEARNED_ASPECT_TOLERANCE = 0.3  # relative; segmenter quads are coarser than contour quads
@@ -37,15 +38,19 @@ SPLIT_FILL = 0.75  # least share of a patch outline two pieces of one split card
 
 def segmenter_proposals(small: np.ndarray, segmenter: CardSegmenter, segmentation: Segmentation,
              found: list[Proposal]) -> list[Proposal]:
-    """Segmenter candidates; for a small card, those of a closer look when it finds any;
-    for a piece of no card's shape, its patch's outline as another reading.
+    """Segmenter candidates; for a small card, those of a closer look when it finds any (for
+    many small cards, of the tiled looks covering the photo: engine/tiles.py); for a piece of
+    no card's shape, its patch's outline as another reading.
 
     A candidate a classical quad (`found`) agrees with is outlined exactly already.
     """
-    candidates = _learned_candidates(segmentation, small.shape)
     image_size = (small.shape[1], small.shape[0])
-    outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
-    for look in closer_looks(small, segmenter, segmentation, outlined):
+    looks = tiled_looks(small, segmenter, segmentation)
+    candidates = [] if looks else _learned_candidates(segmentation, small.shape)  # tiles see every card closer
+    if not looks:
+        outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
+        looks = closer_looks(small, segmenter, segmentation, outlined)
+    for look in looks:
         width, height = look.segmentation.image_size
         margin = 0.25 * (look.patch[2:] - look.patch[:2])  # blob and quad centres differ a little
         around = np.concatenate([look.patch[:2] - margin, look.patch[2:] + margin]) - np.tile(look.origin, 2)
@@ -69,7 +74,7 @@ def _patch_candidates(segmentation: Segmentation, origin: np.ndarray, image_size
     out = []
     for quad in segmentation.patch_quads():
         quad = order_corners(quad + origin, image_size)
-        shape_error = _aspect_error(quad, image_size)
+        shape_error = learned_aspect_error(quad, image_size)
         if is_plausible_card(quad) and shape_error <= ASPECT_TOLERANCE:
             score = PATCH_SCORE * (1.0 - 0.5 * shape_error / ASPECT_TOLERANCE)
             out.append(Proposal(quad=quad, score=score, area=quad_area(quad)))
@@ -91,12 +96,12 @@ def _with_patch_outlines(candidates: list[Proposal], segmentation: Segmentation,
     fill it and it fits a card's shape better than the worse of them
     (`_with_split_card_outlines`). The gallery decides (DetectedCard.readings).
     """
-    errors = [_aspect_error(c.quad, image_size) for c in candidates]
+    errors = [learned_aspect_error(c.quad, image_size) for c in candidates]
     ill_shaped = [error > PIECE_ASPECT_ERROR for error in errors]
     if len(candidates) < 2 and not any(ill_shaped):
         return candidates  # no two pieces and no ill-shaped one: the patch fits would go unused
     patches = [(quad, error) for quad in segmentation.patch_quads() if is_plausible_card(quad)
-               and (error := _aspect_error(quad, image_size)) <= ASPECT_TOLERANCE]
+               and (error := learned_aspect_error(quad, image_size)) <= ASPECT_TOLERANCE]
     candidates = _with_split_card_outlines(candidates, errors, patches)
     if not any(ill_shaped):
         return candidates
@@ -139,7 +144,7 @@ def _holds_piece(patch: np.ndarray, piece: Proposal) -> bool:
     return quad_area(patch) > PATCH_GROWTH * piece.area and quad_iou(piece.quad, patch)[1] >= PIECE_INSIDE
 
 
-def _aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:
+def learned_aspect_error(quad: np.ndarray, image_size: tuple[int, int]) -> float:
     """How far a segmenter quad is from a card's shape, by the most favourable reading.
 
     The network already judged the blob a card; its quad is a pixel or two off at the
@@ -167,7 +172,7 @@ def _learned_candidates(segmentation: Segmentation, shape: tuple[int, ...],
         area = quad_area(quad)
         if area < MIN_AREA_FRACTION * frame_area or not is_plausible_card(quad, max_cos=LEARNED_MAX_COS):
             continue
-        shape_error = _aspect_error(quad, image_size)
+        shape_error = learned_aspect_error(quad, image_size)
         if shape_error > LEARNED_ASPECT_TOLERANCE:  # more slack than classical quads get
             continue
         score = min(fill, 1.0 / max(fill, 1e-6)) * (1.0 - 0.5 * shape_error / LEARNED_ASPECT_TOLERANCE)

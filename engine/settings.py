@@ -20,7 +20,7 @@ class EngineSettings:
     bench/results/decode-scale-2026-12-01.txt: same top-1 as 2000 px, 8 ms faster)."""
     max_cards: int = 64
     """Cards read per photo, the clearest first: a binder page is 9, a deck laid out 60 and
-    more (bench/results/decks-2026-12-06.txt: ms per card at 9 and at 40)."""
+    more (bench/results/decks-2026-12-07.txt: ms per card at 9 and at 40)."""
     unsure_below: float = 0.6
     """Answers with calibrated confidence under this are flagged unsure ("not sure")."""
     read_titles: bool = True

@@ -14,7 +14,8 @@ from PIL import Image
 
 from engine.detect import DetectedCard
 from engine.errors import EngineBusy, ImageError, RequestTimeout
-from engine.recognizer import Recognizer, evidence
+from engine.calibrate import Calibrator
+from engine.recognizer import TITLE_CHECKED_CARDS, Recognizer, evidence
 from engine.settings import EngineSettings
 from engine.types import CardMatch, Identification
 from training.gallery import load_card_image, read_gallery
@@ -214,6 +215,25 @@ def test_two_pieces_that_both_choose_their_whole_outline_are_answered_once(
     (answer,) = recognizer.identify(png(np.zeros((400, 400, 3), np.uint8))).cards
     assert answer.match.name == item.entry.name
     assert np.allclose(np.asarray(answer.quad), whole)
+
+
+@pytest.mark.parametrize("count, checked", [(TITLE_CHECKED_CARDS, True), (TITLE_CHECKED_CARDS + 1, False)])
+def test_photos_of_many_cards_answer_without_the_title_check(
+        recognizer: Recognizer, demo_gallery: Path, monkeypatch: pytest.MonkeyPatch, count: int, checked: bool) -> None:
+    # A spread's 40 title checks were most of its second; its cards are named by their art alone.
+    item = read_gallery(demo_gallery)[2]
+    width, height = recognizer.embedder.input_size
+    upright = np.asarray(Image.fromarray(load_card_image(item.image_path)).resize((width, height)))
+    quad = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
+    cards = [DetectedCard(quad=quad + [70 * (i % 8), 100 * (i // 8)], crop=upright, score=1.0, whole_frame=False)
+             for i in range(count)]
+    read: list[object] = []
+    monkeypatch.setattr(recognizer, "detector", _Found(cards))
+    monkeypatch.setattr(Calibrator, "title_can_decide", lambda *args: True)
+    monkeypatch.setattr(recognizer, "title_vote", lambda found: read.append(found) or 0.0)
+    answers = recognizer.identify(png(np.zeros((200, 560, 3), np.uint8))).cards
+    assert [a.match.name for a in answers] == [item.entry.name] * count
+    assert len(read) == (count if checked else 0)
 
 
 def test_info_keys(recognizer: Recognizer) -> None:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from engine import title_strips
 from engine.title_strips import STRIP_WIDTH, find_title_strips
 from training import scenelayout
 from training.photosim import PhotoSimConfig, simulate_photo
@@ -67,3 +68,14 @@ def test_a_lone_card_on_a_plain_table_has_no_strips() -> None:
     quad = np.float32([[500, 400], [644, 400], [644, 600], [500, 600]])
     cv2.fillConvexPoly(image, quad.astype(np.int32), (20, 20, 20))
     assert find_title_strips(image, [quad]) == []
+
+
+def test_a_card_with_an_open_card_right_above_is_not_looked_above(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spread's rows: the band between two rows holds no covered card's title.
+    looked: list[int] = []
+    monkeypatch.setattr(title_strips, "_strips_above", lambda image, quad, index: looked.append(index) or [])
+    below = np.float32([[500, 400], [644, 400], [644, 600], [500, 600]])
+    above = below - [0, 220]  # a 10% gap, as a spread's
+    apart = below + [300, 0]  # a card with the table above it
+    find_title_strips(np.zeros((900, 1200, 3), np.uint8), [below, above, apart])
+    assert looked == [1, 2]
