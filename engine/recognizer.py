@@ -48,9 +48,11 @@ WHOLE_FRAME_MIN_CONFIDENCE = 0.2
 """A whole-frame fallback (no card outline seen) below this is reported as no card at all."""
 
 TITLE_CHECKED_CARDS = 12
-"""Photos of more cards than this (a deck spread) answer without the title check: its OCR,
+"""Photos of more cards than this (a deck spread) answer without reading titles: the OCR,
 15-30 ms a card on two cores, was most of a 40-card photo's second. A binder page (9) keeps it.
-Names are the same either way; only whether an answer is sure can change."""
+Names are the same either way. An answer the title could have made sure is left not sure (its
+vote counted as against), so skipping the read never makes an answer sure that the check would
+have left unsure: the title is what guards against a confident name for a card not indexed."""
 
 
 @dataclass
@@ -328,15 +330,17 @@ class Recognizer:
 
     def answer(self, found: Candidates, *, check_title: bool = True) -> CardAnswer | None:
         """The card's answer, or None where it is no card; `check_title`: read its title where
-        that could decide between sure and not sure (see `TITLE_CHECKED_CARDS`)."""
+        that could decide between sure and not sure, else count it as against (see
+        `TITLE_CHECKED_CARDS`)."""
         if not found.matches:
             return None
         top_score, margin = evidence(found.matches)
         if not self.calibrator.looks_like_a_card(top_score):
             return None  # before the art check: its 0.3 ms would be spent on no card
         art = self.art_agreement(found)
-        title = (self.title_vote(found)
-                 if check_title and self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below) else 0.0)
+        title = 0.0
+        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below):
+            title = self.title_vote(found) if check_title else -1.0
         confidence = self.calibrator.confidence(top_score, margin, art, title)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None

@@ -230,10 +230,17 @@ def test_photos_of_many_cards_answer_without_the_title_check(
     read: list[object] = []
     monkeypatch.setattr(recognizer, "detector", _Found(cards))
     monkeypatch.setattr(Calibrator, "title_can_decide", lambda *args: True)
-    monkeypatch.setattr(recognizer, "title_vote", lambda found: read.append(found) or 0.0)
+    monkeypatch.setattr(recognizer, "title_vote", lambda found: read.append(found) or 1.0)
+    weighed: list[float] = []
+    confidence = Calibrator.confidence
+    monkeypatch.setattr(Calibrator, "confidence",
+                        lambda self, top, margin, art=0.0, title=0.0: weighed.append(title) or confidence(self, top, margin, art, title))
     answers = recognizer.identify(png(np.zeros((200, 560, 3), np.uint8))).cards
     assert [a.match.name for a in answers] == [item.entry.name] * count
     assert len(read) == (count if checked else 0)
+    # A title not read counts as against: skipping the OCR never makes an answer sure that a
+    # disagreeing title would have left unsure.
+    assert weighed == [1.0 if checked else -1.0] * count
 
 
 def test_info_keys(recognizer: Recognizer) -> None:
