@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import cv2
 import numpy as np
 
 from engine.proposal import AGREEING_IOU, Proposal
 from engine.proposals_segmenter import PIECE_ASPECT_ERROR, learned_aspect_error
-from engine.quad import quad_iou
+from engine.quad import quad_holds, quad_iou
 from engine.segmenter import Segmentation
 
 NESTED_OVERLAP = 0.6  # intersection / smaller area above which two quads claim one card
@@ -87,7 +86,7 @@ def _meeting(boxes: np.ndarray, quad: np.ndarray) -> np.ndarray:
 
 def _holds(quad: np.ndarray, points: list[np.ndarray]) -> int:
     """How many of `points` lie inside `quad`."""
-    return sum(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in points)
+    return sum(quad_holds(quad, point) for point in points)
 
 
 def suppress(candidates: list[Proposal]) -> list[Proposal]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import cv2
 import numpy as np
 
 from engine.frame_cut import complete_cut_card
@@ -20,6 +19,7 @@ from engine.quad import (
     is_plausible_card,
     order_corners,
     quad_area,
+    quad_holds,
     quad_iou,
 )
 from engine.segmenter import CardSegmenter, Segmentation
@@ -107,7 +107,7 @@ def _with_patch_outlines(candidates: list[Proposal], segmentation: Segmentation,
         return candidates
     well_shaped = [c.quad.mean(axis=0) for c, ill in zip(candidates, ill_shaped) if not ill]
     outlines = [quad for quad, _ in patches
-                if not any(cv2.pointPolygonTest(quad, (float(x), float(y)), False) >= 0 for x, y in well_shaped)]
+                if not any(quad_holds(quad, point) for point in well_shaped)]
     out = []
     for candidate, ill in zip(candidates, ill_shaped):
         if ill:

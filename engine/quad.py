@@ -152,6 +152,11 @@ def box_holds(box: np.ndarray, point: np.ndarray) -> bool:
     return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
 
 
+def quad_holds(quad: np.ndarray, point: np.ndarray) -> bool:
+    """Whether `point` (x, y) lies in the quad (any polygon's corners), edges included."""
+    return cv2.pointPolygonTest(np.asarray(quad, np.float32), (float(point[0]), float(point[1])), False) >= 0
+
+
 def quad_area(quad: np.ndarray) -> float:
     return float(abs(cv2.contourArea(np.asarray(quad, dtype=np.float32))))
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.quad import quad_holds
+
 STRIP_WIDTH = 320
 """Pixels across a rectified column: a title's letters are ~12 px tall at this width."""
 LOOK_ABOVE = 3.0
@@ -71,8 +73,7 @@ def find_title_strips(image: np.ndarray, card_quads: list[np.ndarray]) -> list[T
             continue
         for strip in _strips_above(image, quad, index):
             centre = strip.quad.mean(axis=0)
-            if not any(cv2.pointPolygonTest(np.asarray(other, np.float32), (float(centre[0]), float(centre[1])), False) >= 0
-                       for other in card_quads):
+            if not any(quad_holds(other, centre) for other in card_quads):
                 strips.append(strip)
     return strips
 
@@ -83,9 +84,7 @@ def _open_card_above(quad: np.ndarray, card_quads: list[np.ndarray]) -> bool:
     the two: a spread's or a binder page's gap, not a cascade's step."""
     top = (quad[0] + quad[1]) / 2
     up = top - (quad[3] + quad[2]) / 2  # from the bottom edge's middle: a card height
-    x, y = top + MAX_STEP * up
-    return any(cv2.pointPolygonTest(np.asarray(other, np.float32), (float(x), float(y)), False) >= 0
-               for other in card_quads)
+    return any(quad_holds(other, top + MAX_STEP * up) for other in card_quads)
 
 
 def _card_homography(quad: np.ndarray) -> tuple[np.ndarray, float]:
