@@ -46,8 +46,10 @@ def segmenter_proposals(small: np.ndarray, segmenter: CardSegmenter, segmentatio
     """
     image_size = (small.shape[1], small.shape[0])
     looks = tiled_looks(small, segmenter, segmentation)
-    candidates = [] if looks else _learned_candidates(segmentation, small.shape)  # tiles see every card closer
-    if not looks:
+    if looks:
+        candidates: list[Proposal] = []  # the tiles see every card closer
+    else:
+        candidates = _learned_candidates(segmentation, small.shape)
         outlined = [c.quad for c in candidates if any(quad_iou(f.quad, c.quad)[0] >= AGREEING_IOU for f in found)]
         looks = closer_looks(small, segmenter, segmentation, outlined)
     for look in looks:
