@@ -52,7 +52,7 @@ def main() -> None:
     print(f"# bench/int8_embedding.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}; "
           f"{args.artifacts}, {len(items)} references, {args.crops} simulated crops (seed {args.seed})")
     with tempfile.TemporaryDirectory() as tmp:
-        calibration = calibration_crops(items, size)
+        calibration = calibration_crops(size)
         models = {"float32": float_model}
         for name, keep in (("int8, every layer", False), ("int8, stem and head float32 (as built)", True)):
             models[name] = Path(tmp) / f"{keep}.onnx"

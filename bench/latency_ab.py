@@ -10,7 +10,8 @@ as JPEG bytes through `Recognizer.identify`. Prints p50/p95 of each and the rati
     .venv/bin/python -m bench.latency_ab --baseline ../prev --artifacts var/artifacts [--size 4000x3000]
 
 The baseline may also be this checkout with other engine settings, to time what one stage
-costs: `--baseline-settings '{"read_titles": false}'` (the title check off).
+costs: `--baseline-settings '{"read_titles": false}'` (the title check off). A change of the
+set itself (int8 against float32) gives the baseline its own: `--baseline-artifacts`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def main() -> int:
     p.add_argument("--baseline-settings", default="{}",
                    help='JSON of engine settings for the baseline\'s engine, e.g. \'{"read_titles": false}\'')
     p.add_argument("--artifacts", type=Path, default=REPO / "var" / "artifacts")
+    p.add_argument("--baseline-artifacts", type=Path, default=None,
+                   help="the baseline's artifact set, when it differs (a float32 set beside an int8 one); "
+                        "default: --artifacts")
     p.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans photographed"))
     p.add_argument("--size", default="4000x3000", help="photo width x height")
     p.add_argument("--photos", type=int, default=6)
@@ -90,7 +94,8 @@ def main() -> int:
     print(f"# cardsight photo latency A/B, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs; "
           f"{args.photos} simulated {what} {width}x{height} photos x {args.rounds} rounds, interleaved; "
-          f"baseline {args.baseline.resolve()} with settings {args.baseline_settings}")
+          f"baseline {args.baseline.resolve()} with settings {args.baseline_settings}; sets: this "
+          f"{args.artifacts}, baseline {args.baseline_artifacts or args.artifacts}")
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         sim = PhotoSimConfig(size=(width, height), max_cards=args.cards, scene=args.scene)
@@ -99,7 +104,8 @@ def main() -> int:
             files.append(Path(tmp) / f"{i}.jpg")
             files[-1].write_bytes(q.data)
         children = {"this": start(REPO, args.artifacts.resolve(), files),
-                    "baseline": start(args.baseline.resolve(), args.artifacts.resolve(), files, args.baseline_settings)}
+                    "baseline": start(args.baseline.resolve(), (args.baseline_artifacts or args.artifacts).resolve(), files,
+                                      args.baseline_settings)}
         times: dict[str, list[float]] = {name: [] for name in children}
         for r in range(args.rounds):
             for name in list(children)[:: 1 if r % 2 == 0 else -1]:

@@ -58,7 +58,7 @@ class TrainConfig:
     device: str = "auto"
 
 
-PRECISIONS = ("float32", "int8")
+PRECISIONS = ("float32", "int8", "auto")
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ class IndexConfig:
     benchmark's 30,000-entry gallery."""
 
     precision: str = "float32"
-    """"float32" or "int8": the served network quantized statically, calibrated on the
-    gallery (training/quantize.py)."""
+    """"float32"; "int8": the served network quantized statically (training/quantize.py);
+    "auto": int8 on a CPU with 8-bit dot products, float32 elsewhere (`quantize.served_precision`).
+    The set's manifest records the precision served."""
 
     def __post_init__(self) -> None:
         if self.layout_weight < 0 or self.shortlist < 1:

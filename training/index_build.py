@@ -33,9 +33,9 @@ from engine.search import build_index, resolve_kind, save_index
 from engine.settings import EngineSettings
 from training import calibration, networks
 from training.config import RunConfig, load_run_config
-from training.embedding_cache import EmbeddingCache
+from training.embedding_cache import FOLDER as EMBEDDING_CACHE_FOLDER, EmbeddingCache
 from training.gallery import GalleryItem, load_card_image, read_gallery
-from training.quantize import calibration_crops, quantize_embedder
+from training.quantize import int8_network, served_precision
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +94,16 @@ def embed_gallery(
     return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, len(todo))
 
 
-def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, items: Sequence[GalleryItem]) -> None:
-    """The served network at `path`; int8 is calibrated on the gallery's own cards."""
-    if cfg.index.precision == "float32":
+def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, out_root: Path) -> None:
+    """The served network at `path`; an int8 one is kept in the root's embedding-cache folder
+    for the next build of the same network (training/quantize.int8_network)."""
+    if served_precision(cfg.index.precision) == "float32":
         networks.write_float_network(model, cfg, path)
         return
     with tempfile.TemporaryDirectory() as tmp:
         float_model = Path(tmp) / "float32.onnx"
         networks.write_float_network(model, cfg, float_model)
-        size = Embedder(float_model, threads=1).input_size
-        quantize_embedder(float_model, path, calibration_crops(items, size))
+        int8_network(float_model, path, Path(out_root) / EMBEDDING_CACHE_FOLDER)
 
 
 def _calibration_to_carry(out_root: Path, model_version: str, cfg: RunConfig, gallery_size: int,
@@ -154,7 +154,7 @@ def build_artifacts(
     items = read_gallery(gallery)
     cfg = cfg or networks.run_config(model)
     with SetWriter(out_root) as writer:
-        _write_network(model, cfg, writer.path("model.onnx"), items)
+        _write_network(model, cfg, writer.path("model.onnx"), out_root)
         model_version = sha256_file(writer.path("model.onnx"))[:12]
         embedder = Embedder(writer.path("model.onnx"))
         embedded = embed_gallery(embedder, items, EmbeddingCache(out_root, model_version),
@@ -182,7 +182,7 @@ def build_artifacts(
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
             "index_kind": resolve_kind(cfg.index.kind, len(embedded.vectors)),
-            "precision": cfg.index.precision,
+            "precision": served_precision(cfg.index.precision),
             **reranking,
             "gallery": str(Path(gallery).resolve()),
             "gallery_size": len(items),

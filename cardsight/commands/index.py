@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from engine.index_layout import EXACT_UP_TO, KINDS, LARGE
+from training.config import PRECISIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=KINDS,
                    help="Faiss index layout (default: the model's config, 'auto': exact up to "
                    f"{EXACT_UP_TO // 2} faces, {LARGE} beyond)")
-    p.add_argument("--precision", choices=("float32", "int8"),
-                   help="the served network's numbers: float32, or int8 calibrated on the gallery")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the served network's numbers: float32, int8, or auto: int8 where the CPU has 8-bit "
+                   "dot products (AVX-512 VNNI, AVX-VNNI, Arm dotprod), else float32 (default: the model's "
+                   "config; the shipped model's is auto)")
     p.add_argument("--calibration-photos", type=int, metavar="N",
                    help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
     p.add_argument("--recalibrate", action="store_true",

@@ -4,6 +4,7 @@ agree with the float32 network's, and its set says which precision it holds."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from training.index_build import build_artifacts
 from training.networks import IMAGENET
 from training.model import CardEmbedder, ModelConfig
 from training.photosim import augment_crop
-from training.quantize import calibration_crops, quantize_embedder
+from training.quantize import calibration_crops, quantize_embedder, served_precision
 
 SIZE = (96, 128)
 
@@ -32,12 +33,16 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_int8_network_agrees_with_float32(gallery: Path, tmp_path: Path) -> None:
+def test_int8_network_agrees_with_float32(gallery: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     torch.manual_seed(0)
     model = CardEmbedder(ModelConfig(input_width=SIZE[0], input_height=SIZE[1], embedding_dim=64))
     export_onnx(model, tmp_path / "float.onnx")
     items = read_gallery(gallery)
-    quantize_embedder(tmp_path / "float.onnx", tmp_path / "int8.onnx", calibration_crops(items, SIZE, cards=8))
+    with caplog.at_level(logging.INFO):
+        quantize_embedder(tmp_path / "float.onnx", tmp_path / "int8.onnx", calibration_crops(SIZE, cards=8))
+        logging.info("a note of our own")
+    # the quantizer's per-channel notes (hundreds on the real network) stay out of INFO logs
+    assert [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING] == ["a note of our own"]
 
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
     assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
@@ -67,3 +72,20 @@ def test_an_int8_set_names_its_precision_and_a_bad_one_is_refused(gallery: Path,
     assert "QuantizeLinear" in ops
     with pytest.raises(ValueError, match="precision"):
         dataclasses.replace(cfg.index, precision="float16")
+
+
+@pytest.mark.parametrize(("cpuinfo", "served"), [
+    ("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n", "int8"),  # AVX-512 VNNI (this dev VM)
+    ("flags\t\t: fpu sse avx2 avx_vnni\n", "int8"),                            # AVX-VNNI (Alder Lake and later)
+    ("Features\t: fp asimd crc32 asimddp\n", "int8"),                          # Arm dotprod
+    ("flags\t\t: fpu sse avx2 fma\n", "float32"),                              # AVX2 alone: the u8s8 path can saturate
+    (None, "float32"),                                                          # no /proc/cpuinfo (macOS)
+])
+def test_auto_precision_is_int8_only_on_cpus_with_8_bit_dot_products(
+    tmp_path: Path, cpuinfo: str | None, served: str,
+) -> None:
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(cpuinfo)
+    assert served_precision("auto", path) == served
+    assert served_precision("float32", path) == "float32" and served_precision("int8", path) == "int8"
