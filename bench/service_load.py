@@ -181,7 +181,9 @@ async def main_async(args: argparse.Namespace) -> int:
             port = free_port()
             servers[name] = f"http://127.0.0.1:{port}"
             print(f"# {name}: {git_head(checkout)}")
-            started.append(start_server(checkout, args.artifacts, port,
+            artifacts = args.baseline_artifacts if name == "baseline" and args.baseline_artifacts else args.artifacts
+            print(f"# {name} serves {artifacts}")
+            started.append(start_server(checkout, artifacts, port,
                                         REPO / "bench" / "out" / f"service_load_{name}.log"))
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     try:
@@ -222,6 +224,9 @@ def main() -> int:
     parser.add_argument("--gallery", type=Path, default=SHARED, help=shared_help("real scans for --simulated"))
     parser.add_argument("--baseline", type=Path,
                         help="another checkout (e.g. a git worktree of the previous commit) served beside this one")
+    parser.add_argument("--baseline-artifacts", type=Path,
+                        help="the baseline's own artifact set, where the change is in the set (int8 beside float32); "
+                             "default: --artifacts")
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per level")
