@@ -197,6 +197,17 @@ def test_every_answered_card_is_also_read_as_if_its_name_were_not_indexed(monkey
     assert [m.name for m in left.matches] == ["B", "C"] and left.rows == (2, 3)
 
 
+@pytest.mark.parametrize("photographed", ["Leyline of Resonance", "A-Leyline of Resonance"])
+def test_a_card_read_without_its_name_loses_its_arena_rebalancing_too(photographed: str) -> None:
+    """An index without the card holds neither the paper card nor its same-art "A-" twin."""
+    from training.calibration import without_card
+
+    found = _outcome(photographed, [("Leyline of Resonance", 0.95), ("A-Leyline of Resonance", 0.94),
+                                    ("Leyline of the Void", 0.7), ("Resonance", 0.6)]).found
+    left = without_card(found, photographed)
+    assert [m.name for m in left.matches] == ["Leyline of the Void", "Resonance"] and left.rows == (2, 3)
+
+
 def open_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cards in the index (right when the art agrees) and absent ones (always wrong, art disagrees,
     but top and margin as high as a present card's)."""
