@@ -48,7 +48,7 @@ floor at 0.5% of right answers let 5% of non-card crops through, at 1% of *all* 
 crops (absent ones included) 44%: below the right answers' range a name is as good as never
 right, so saying "no card" there loses next to nothing."""
 
-FEATURES = ("top", "margin", "art", "title")
+FEATURES = ("top", "margin", "art", "title", "edges")
 """Columns of the evidence, in order (`Recognizer.evidence`)."""
 
 PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
@@ -61,7 +61,7 @@ printed title as the paper card, only the rules text differs."""
 
 @dataclass(frozen=True)
 class Samples:
-    """Evidence of answered cards: (N, 4) features, whether the top name is right, and whether
+    """Evidence of answered cards: (N, 5) features, whether the top name is right, and whether
     the photographed card's name was absent from the index as read."""
 
     features: np.ndarray
@@ -205,7 +205,7 @@ def _logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> 
             fitted = {FEATURES[i]: float(c) for i, c in zip(use, coef)}
             cal = Calibrator(
                 w_top=fitted.get("top", 0.0), w_margin=fitted.get("margin", 0.0), w_art=fitted.get("art", 0.0),
-                w_title=fitted.get("title", 0.0),
+                w_title=fitted.get("title", 0.0), w_edges=fitted.get("edges", 0.0),
                 bias=float(model.intercept_[0]), fitted_on=int(len(labels)),
             )
             conf = np.array([cal.confidence(*row) for row in features])

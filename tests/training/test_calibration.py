@@ -255,7 +255,7 @@ def test_a_calibration_saved_before_the_art_check_loads_and_reads_as_before(tmp_
         '{"w_top": 10.0, "w_margin": 40.0, "bias": -7.0, "fitted_on": 3, "expected_calibration_error": null,'
         ' "same_card_threshold": 0.7}', encoding="utf-8")
     cal = Calibrator.load(tmp_path / "calibration.json")
-    assert cal.w_art == 0.0 and cal.card_floor is None
+    assert cal.w_art == 0.0 and cal.w_edges == 0.0 and cal.card_floor is None
     assert cal.confidence(0.8, 0.1, art=0.9) == pytest.approx(cal.confidence(0.8, 0.1))
     assert cal.confidence(0.8, 0.1) == pytest.approx(1 / (1 + math.exp(-(8.0 + 4.0 - 7.0))))
 
