@@ -36,6 +36,7 @@ from bench.paths import REPO, SHARED, shared_help
 from engine.errors import RecognizerError
 from engine.recognizer import Candidates, Recognizer
 from engine.runtime import configure
+from engine.art_edges import edge_agreement
 from engine.verify import art_agreement, crop_lab
 from training.cardgen import generate_gallery
 from training.evaluate import VISIBLE_ENOUGH, EvalResult, evaluate, simulated_queries
@@ -161,8 +162,9 @@ def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int =
     """Median milliseconds a card of each stage of the answer, measured here on these cards."""
     layouts = recognizer.layouts
     rows = np.arange(min(40, recognizer.searcher.size))
+    edges = recognizer.edges
     costs: dict[str, list[float]] = {"embed": [], "colour-layout re-rank (40)": [], "art agreement": [],
-                                     "title read (when it can decide)": []}
+                                     "art edges": [], "title read (when it can decide)": []}
     for card in found:
         crop = card.crop
         for _ in range(repeats):
@@ -174,13 +176,16 @@ def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int =
             t2 = time.perf_counter()
             art_agreement(crop_lab(crop), layouts.signature(0)) if layouts is not None else None
             t3 = time.perf_counter()
+            edge_agreement(crop, edges.edge_map(0)) if edges is not None else None
+            t4 = time.perf_counter()
             card.titles_read.clear()
             recognizer.title_vote(card)
-            t4 = time.perf_counter()
+            t5 = time.perf_counter()
             costs["embed"].append(t1 - t0)
             costs["colour-layout re-rank (40)"].append(t2 - t1)
             costs["art agreement"].append(t3 - t2)
-            costs["title read (when it can decide)"].append(t4 - t3)
+            costs["art edges"].append(t4 - t3)
+            costs["title read (when it can decide)"].append(t5 - t4)
     return {k: 1e3 * float(np.median(v)) for k, v in costs.items()}
 
 
@@ -262,7 +267,7 @@ def main() -> int:
     recognizer = Recognizer.load(args.work / "artifacts")
     cal = recognizer.calibrator
     print(f"# calibrator: w_top {cal.w_top:.2f}, w_margin {cal.w_margin:.2f}, w_art {cal.w_art:.2f}, "
-          f"w_title {cal.w_title:.2f}, "
+          f"w_title {cal.w_title:.2f}, w_edges {cal.w_edges:.2f}, "
           f"bias {cal.bias:.2f}, card floor {cal.card_floor}, absent share {cal.absent_share}, "
           f"fitted on {cal.fitted_on}, ECE {cal.expected_calibration_error}")
     threshold = recognizer.settings.unsure_below

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine import artifacts, demo_set, stages
+from engine.art_edges import ArtEdges
 from engine.calibrate import Calibrator
 from engine.catalog import Catalog
 from engine.colour_layout import ColourLayouts
@@ -125,11 +126,14 @@ class Recognizer:
         self.catalog = Catalog(artifact_set.file("catalog.sqlite"))
         self.calibrator = Calibrator.load(artifact_set.file("calibration.json"))
         self.layouts = ColourLayouts.of_set(artifact_set.path, artifact_set.manifest)
+        self.edges = ArtEdges.of_set(artifact_set.path)
         self.titles = TitleReader(self.catalog.names(), threads=1) if settings.read_titles else None
-        self.rerankers, self.verifiers = stages.of_set(self.layouts, self.titles)
+        self.rerankers, self.verifiers = stages.of_set(self.layouts, self.titles, self.edges)
         sizes = {"index": self.searcher.size, "catalog": self.catalog.size}
         if self.layouts is not None:
             sizes["layouts"] = self.layouts.size
+        if self.edges is not None:
+            sizes["art edges"] = self.edges.size
         if len(set(sizes.values())) > 1:
             raise artifacts.ArtifactError(
                 f"{artifact_set.path}: entries differ: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
@@ -314,6 +318,10 @@ class Recognizer:
         stored layouts."""
         return self._vote("art", found)
 
+    def edge_agreement(self, found: Candidates) -> float:
+        """The edge check's vote (`engine.stages.EdgeCheck`); 0 for sets without edge maps."""
+        return self._vote("edges", found)
+
     def title_vote(self, found: Candidates) -> float:
         """The title check's vote (`engine.stages.TitleCheck`); 0 where titles are not read."""
         return self._vote("title", found)
@@ -322,11 +330,11 @@ class Recognizer:
         verifier = self.verifiers.get(name)
         return verifier.vote(found) if verifier is not None else 0.0
 
-    def evidence(self, found: Candidates) -> tuple[float, float, float, float]:
-        """(top score, margin over another name, art agreement, title vote): what the calibrator
-        weighs (calibration reads every title; `answer` only those that can decide)."""
+    def evidence(self, found: Candidates) -> tuple[float, float, float, float, float]:
+        """(top score, margin over another name, art agreement, title vote, edge agreement): what
+        the calibrator weighs (calibration reads every title; `answer` only those that can decide)."""
         top_score, margin = evidence(found.matches)
-        return top_score, margin, self.art_agreement(found), self.title_vote(found)
+        return top_score, margin, self.art_agreement(found), self.title_vote(found), self.edge_agreement(found)
 
     def answer(self, found: Candidates, *, check_title: bool = True) -> CardAnswer | None:
         """The card's answer, or None where it is no card; `check_title`: read its title where
@@ -338,10 +346,11 @@ class Recognizer:
         if not self.calibrator.looks_like_a_card(top_score):
             return None  # before the art check: its 0.3 ms would be spent on no card
         art = self.art_agreement(found)
+        edges = self.edge_agreement(found) if self.calibrator.w_edges > 0 else 0.0
         title = 0.0
-        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below):
+        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below, edges):
             title = self.title_vote(found) if check_title else -1.0
-        confidence = self.calibrator.confidence(top_score, margin, art, title)
+        confidence = self.calibrator.confidence(top_score, margin, art, title, edges)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(

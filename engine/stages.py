@@ -2,7 +2,8 @@
 
 A re-ranker reorders each crop's gallery shortlist (the colour layout, engine/colour_layout.py);
 a verifier votes on whether a crop is its top match, for the calibrator to weigh (the art
-check, engine/verify.py, and the title check, engine/title_read.py). The recognizer holds
+check, engine/verify.py, the edge check, engine/art_edges.py, and the title check,
+engine/title_read.py). The recognizer holds
 them as lists, builds them from what the artifact set and settings provide (`of_set`), and
 names them in its info; the next check is one more class here and one more entry there.
 """
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from engine.art_edges import ArtEdges, edge_agreement
 from engine.colour_layout import ColourLayouts
 from engine.title_read import TitleReader, agreement, title_vote, warp_strip
 from engine.verify import art_agreement, crop_lab, half_turned
@@ -35,7 +37,7 @@ class Reranker(Protocol):
 
 class Verifier(Protocol):
     name: str
-    """The calibrator's input it feeds: "art" or "title"."""
+    """The calibrator's input it feeds: "art", "edges" or "title"."""
 
     def vote(self, found: Candidates) -> float:
         """Evidence that the crop is its top match, −1…1; 0 is no opinion."""
@@ -53,6 +55,20 @@ class ArtCheck:
         if not found.rows:
             return 0.0
         return art_agreement(crop_lab(found.crop), self._layouts.signature(found.rows[0]))
+
+
+class EdgeCheck:
+    """`engine.art_edges.edge_agreement` of the crop with its top match's stored edge map."""
+
+    name = "edges"
+
+    def __init__(self, edges: ArtEdges) -> None:
+        self._edges = edges
+
+    def vote(self, found: Candidates) -> float:
+        if not found.rows:
+            return 0.0
+        return edge_agreement(found.crop, self._edges.edge_map(found.rows[0]))
 
 
 class TitleCheck:
@@ -79,14 +95,16 @@ class TitleCheck:
         return 0.0
 
 
-def of_set(layouts: ColourLayouts | None,
-           titles: TitleReader | None) -> tuple[tuple[Reranker, ...], dict[str, Verifier]]:
-    """The stages a set's layouts (sets built before them have none) and the title reader
-    (`[engine] read_titles`) make possible."""
+def of_set(layouts: ColourLayouts | None, titles: TitleReader | None,
+           edges: ArtEdges | None = None) -> tuple[tuple[Reranker, ...], dict[str, Verifier]]:
+    """The stages a set's layouts and edge maps (sets built before them have none) and the title
+    reader (`[engine] read_titles`) make possible."""
     rerankers: tuple[Reranker, ...] = (layouts,) if layouts is not None else ()
     verifiers: list[Verifier] = []
     if layouts is not None:
         verifiers.append(ArtCheck(layouts))
+    if edges is not None:
+        verifiers.append(EdgeCheck(edges))
     if titles is not None:
         verifiers.append(TitleCheck(titles, layouts))
     return rerankers, {v.name: v for v in verifiers}

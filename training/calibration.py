@@ -48,16 +48,20 @@ floor at 0.5% of right answers let 5% of non-card crops through, at 1% of *all* 
 crops (absent ones included) 44%: below the right answers' range a name is as good as never
 right, so saying "no card" there loses next to nothing."""
 
-FEATURES = ("top", "margin", "art", "title")
+FEATURES = ("top", "margin", "art", "title", "edges")
 """Columns of the evidence, in order (`Recognizer.evidence`)."""
 
 PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
 """Used only while the real fit is being computed (it needs a loadable set)."""
 
+ALCHEMY = "A-"
+"""Scryfall's prefix for a card's Arena rebalancing ("A-Leyline of Resonance"): the same art and
+printed title as the paper card, only the rules text differs."""
+
 
 @dataclass(frozen=True)
 class Samples:
-    """Evidence of answered cards: (N, 4) features, whether the top name is right, and whether
+    """Evidence of answered cards: (N, 5) features, whether the top name is right, and whether
     the photographed card's name was absent from the index as read."""
 
     features: np.ndarray
@@ -100,11 +104,21 @@ def collect_evidence(
                          total=cfg.multi_card_photos, progress=progress)
         answered += [o for o in multi.outcomes if o.found is not None and o.truth.visible >= VISIBLE_ENOUGH]
     present = _samples(recognizer, [o.found for o in answered], [o.name_rank() == 1 for o in answered], absent=False)
-    left_out = [c for o in answered if (c := o.found.without_name(o.truth.name)).matches]
+    left_out = [c for o in answered if (c := without_card(o.found, o.truth.name)).matches]
     samples = present + _samples(recognizer, left_out, [False] * len(left_out), absent=True)
     if cfg.generated_photos:
         samples = samples + _generated_evidence(recognizer, items, cfg, sim, progress)
     return samples
+
+
+def without_card(found: Candidates, name: str) -> Candidates:
+    """`found` as an index without the card `name` would rank it: without its Arena rebalancing
+    (`ALCHEMY`) too, which a synced gallery never holds without the paper card. Left in, the
+    twin was the "absent" card's top match with its art, title and scores: six such samples on
+    the 567-scan set's calibration photos (2026-12-07) were most of the absent answers sure at
+    any threshold, and the fit had to distrust a perfect match to honour them."""
+    paper = name.removeprefix(ALCHEMY)
+    return found.without_name(paper).without_name(ALCHEMY + paper)
 
 
 def _generated_evidence(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig,
@@ -191,7 +205,7 @@ def _logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> 
             fitted = {FEATURES[i]: float(c) for i, c in zip(use, coef)}
             cal = Calibrator(
                 w_top=fitted.get("top", 0.0), w_margin=fitted.get("margin", 0.0), w_art=fitted.get("art", 0.0),
-                w_title=fitted.get("title", 0.0),
+                w_title=fitted.get("title", 0.0), w_edges=fitted.get("edges", 0.0),
                 bias=float(model.intercept_[0]), fitted_on=int(len(labels)),
             )
             conf = np.array([cal.confidence(*row) for row in features])

@@ -12,7 +12,9 @@ One file per artifact root (`embedding-cache/<model version>.npz`), outside the 
 is never loaded by the engine and never part of a set's checksums. It is rewritten after
 every build with exactly the gallery just indexed (removed cards drop out), atomically: a
 build killed midway leaves the previous cache as it was. A cache that cannot be read is
-ignored (with a warning) and the build embeds everything.
+ignored (with a warning) and the build embeds everything. A cache written before sets stored
+art edge maps (engine/art_edges.py) still gives its vectors and layouts; only the edge maps are
+computed, from the images, which costs a read and not an embedding.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ FOLDER = "embedding-cache"
 
 
 class EmbeddingCache:
-    """Rows of (both half-turn vectors, colour-layout signature) by image digest, for one network."""
+    """Rows of (both half-turn vectors, colour-layout signature, art edge map) by image digest,
+    for one network."""
 
     def __init__(self, root: Path, model_version: str) -> None:
         self.folder = Path(root) / FOLDER
@@ -38,11 +41,13 @@ class EmbeddingCache:
         self._rows: dict[str, int] = {}
         self._vectors = np.zeros((0, 2, 0), np.float32)
         self._layouts = np.zeros((0, 0), np.int8)
+        self._edges: np.ndarray | None = None
         if self.file.is_file():
             try:
                 with np.load(self.file, allow_pickle=False) as data:
                     digests = [str(d) for d in data["digests"]]
                     self._vectors, self._layouts = data["vectors"], data["layouts"]
+                    self._edges = data["edges"] if "edges" in data.files else None
                 self._rows = {d: i for i, d in enumerate(digests)}
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ignoring unreadable embedding cache %s (%s)", self.file, exc)
@@ -51,17 +56,20 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def get(self, digest: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(2, D) vectors and the layout signature of an image seen before, else None."""
+    def get(self, digest: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """(2, D) vectors, the layout signature and the edge map (None in a cache from before
+        edge maps) of an image seen before, else None."""
         row = self._rows.get(digest)
-        return None if row is None else (self._vectors[row], self._layouts[row])
+        if row is None:
+            return None
+        return self._vectors[row], self._layouts[row], None if self._edges is None else self._edges[row]
 
-    def save(self, digests: Sequence[str], vectors: np.ndarray, layouts: np.ndarray) -> None:
+    def save(self, digests: Sequence[str], vectors: np.ndarray, layouts: np.ndarray, edges: np.ndarray) -> None:
         """Replace the cache with these rows (`vectors`: (N, 2, D)) and drop other networks' files."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_name(f".{self.file.name}.tmp")
         with tmp.open("wb") as fh:
-            np.savez(fh, digests=np.array(digests, dtype="U64"), vectors=vectors, layouts=layouts)
+            np.savez(fh, digests=np.array(digests, dtype="U64"), vectors=vectors, layouts=layouts, edges=edges)
         os.replace(tmp, self.file)
         for other in self.folder.glob("*.npz"):
             if other != self.file:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from engine import artifacts, colour_layout
+from engine import art_edges, artifacts, colour_layout
 from engine.artifacts import ArtifactSet, SetWriter, sha256_file
 from engine.calibrate import Calibrator
 from engine.catalog import write_catalog
@@ -47,11 +47,13 @@ more among 100,000 do not move that mapping, but re-fitting it photographs and r
 simulated photos (~1.5 min of a 2-minute new-set-day build on two cores). `--recalibrate`
 fits it anyway."""
 
-CALIBRATION_FORMAT = 4
+CALIBRATION_FORMAT = 5
 """Kept calibrations must be of this format: 2 is the open-set fit (art agreement, card floor),
 3 adds the title check, 4 the title's vote against a clearly read word the name lacks
-(engine.title_read.title_vote); a set built before it is calibrated again rather than carry a
-fit whose title weight was learnt from other votes."""
+(engine.title_read.title_vote), 5 cards read without their Arena rebalancing too
+(training.calibration.without_card) and the art edge check (engine.art_edges); a set built
+before it is calibrated again rather than carry a fit whose weights were learnt from other
+evidence."""
 
 
 class GalleryEmbeddings(NamedTuple):
@@ -59,6 +61,8 @@ class GalleryEmbeddings(NamedTuple):
     """Rows: item 0 upright, item 0 turned 180°, item 1 upright, ... (see engine.search)."""
     signatures: np.ndarray
     """Colour-layout signatures, one per item, upright."""
+    edges: np.ndarray
+    """Art edge maps (engine.art_edges), one per item, upright."""
     embedded: int
     """Images run through the network; the others came from the embedding cache."""
 
@@ -72,14 +76,21 @@ def embed_gallery(
     size = embedder.input_size
     vectors = np.zeros((len(items), 2, embedder.dim), np.float32)
     stored = np.zeros((len(items), LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3), np.int8)
+    edges = np.zeros((len(items), *art_edges.SHAPE), np.uint8)
     digests = [sha256_file(item.image_path) for item in items]
-    todo = []
+    todo, edges_todo = [], []
     for row, digest in enumerate(digests):
         hit = cache.get(digest)
         if hit is None:
             todo.append(row)
+            continue
+        vectors[row], stored[row], cached_edges = hit
+        if cached_edges is None:
+            edges_todo.append(row)
         else:
-            vectors[row], stored[row] = hit
+            edges[row] = cached_edges
+    for row in edges_todo:  # a cache from before edge maps: the image is read, not embedded
+        edges[row] = art_edges.edge_map(load_card_image(items[row].image_path, art_edges.CARD_SIZE))
     log.info("embedding %d gallery images (%d from the embedding cache)", len(todo), len(items) - len(todo))
     bar = tqdm(total=len(todo), desc="embed gallery", unit="card", disable=not progress)
     for start in range(0, len(todo), batch):
@@ -88,10 +99,11 @@ def embed_gallery(
         crops = [c for image in images for c in (image, np.ascontiguousarray(image[::-1, ::-1]))]
         vectors[rows] = embedder.embed(crops).reshape(len(rows), 2, embedder.dim)
         stored[rows] = signatures(np.stack([layout(image) for image in images]))
+        edges[rows] = [art_edges.edge_map(image) for image in images]
         bar.update(len(rows))
     bar.close()
-    cache.save(digests, vectors, stored)
-    return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, len(todo))
+    cache.save(digests, vectors, stored, edges)
+    return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, edges, len(todo))
 
 
 def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, out_root: Path) -> None:
@@ -161,6 +173,7 @@ def build_artifacts(
                                  batch=cfg.index.batch, progress=progress)
         embedded_at = time.perf_counter()
         save_index(build_index(embedded.vectors, cfg.index.kind), writer.path("index.faiss"))
+        np.save(writer.path(art_edges.FILE), embedded.edges)
         reranking: dict = {}
         if cfg.index.layout_weight > 0:
             np.save(writer.path(colour_layout.FILE), embedded.signatures)

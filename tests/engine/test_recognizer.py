@@ -234,7 +234,8 @@ def test_photos_of_many_cards_answer_without_the_title_check(
     weighed: list[float] = []
     confidence = Calibrator.confidence
     monkeypatch.setattr(Calibrator, "confidence",
-                        lambda self, top, margin, art=0.0, title=0.0: weighed.append(title) or confidence(self, top, margin, art, title))
+                        lambda self, top, margin, art=0.0, title=0.0, edges=0.0:
+                        weighed.append(title) or confidence(self, top, margin, art, title, edges))
     answers = recognizer.identify(png(np.zeros((200, 560, 3), np.uint8))).cards
     assert [a.match.name for a in answers] == [item.entry.name] * count
     assert len(read) == (count if checked else 0)
@@ -247,7 +248,7 @@ def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
                          "colour_layout", "queue_depth", "catalog", "demo", "stages"}
-    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "title"]}
+    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "edges", "title"]}
     assert info["catalog"] == "catalog of 24 cards" and info["demo"] is False
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"

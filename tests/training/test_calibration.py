@@ -197,6 +197,17 @@ def test_every_answered_card_is_also_read_as_if_its_name_were_not_indexed(monkey
     assert [m.name for m in left.matches] == ["B", "C"] and left.rows == (2, 3)
 
 
+@pytest.mark.parametrize("photographed", ["Leyline of Resonance", "A-Leyline of Resonance"])
+def test_a_card_read_without_its_name_loses_its_arena_rebalancing_too(photographed: str) -> None:
+    """An index without the card holds neither the paper card nor its same-art "A-" twin."""
+    from training.calibration import without_card
+
+    found = _outcome(photographed, [("Leyline of Resonance", 0.95), ("A-Leyline of Resonance", 0.94),
+                                    ("Leyline of the Void", 0.7), ("Resonance", 0.6)]).found
+    left = without_card(found, photographed)
+    assert [m.name for m in left.matches] == ["Leyline of the Void", "Resonance"] and left.rows == (2, 3)
+
+
 def open_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cards in the index (right when the art agrees) and absent ones (always wrong, art disagrees,
     but top and margin as high as a present card's)."""
@@ -244,7 +255,7 @@ def test_a_calibration_saved_before_the_art_check_loads_and_reads_as_before(tmp_
         '{"w_top": 10.0, "w_margin": 40.0, "bias": -7.0, "fitted_on": 3, "expected_calibration_error": null,'
         ' "same_card_threshold": 0.7}', encoding="utf-8")
     cal = Calibrator.load(tmp_path / "calibration.json")
-    assert cal.w_art == 0.0 and cal.card_floor is None
+    assert cal.w_art == 0.0 and cal.w_edges == 0.0 and cal.card_floor is None
     assert cal.confidence(0.8, 0.1, art=0.9) == pytest.approx(cal.confidence(0.8, 0.1))
     assert cal.confidence(0.8, 0.1) == pytest.approx(1 / (1 + math.exp(-(8.0 + 4.0 - 7.0))))
 

@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import pytest
 
-from engine import artifacts, colour_layout
+from engine import art_edges, artifacts, colour_layout
 from engine.recognizer import Recognizer
 from service.holder import EngineHolder
 from training.cardgen import generate_gallery
@@ -80,6 +80,7 @@ async def test_a_rebuild_after_a_sync_embeds_only_new_cards_and_equals_a_full_bu
     assert full.manifest["model_version"] == incremental.manifest["model_version"]
     np.testing.assert_allclose(_vectors(incremental.path), _vectors(full.path), rtol=0, atol=1e-6)
     assert np.array_equal(np.load(incremental.file(colour_layout.FILE)), np.load(full.file(colour_layout.FILE)))
+    assert np.array_equal(np.load(incremental.file(art_edges.FILE)), np.load(full.file(art_edges.FILE)))
     assert _catalog_rows(incremental.path) == _catalog_rows(full.path)
     assert incremental.file("calibration.json").read_text() == full.file("calibration.json").read_text()
 
@@ -104,6 +105,21 @@ def test_a_rescanned_image_is_embedded_again_and_a_broken_cache_is_ignored(galle
     rebuilt = build_artifacts(gallery, root, cfg=CFG, progress=False)
     assert rebuilt.manifest["images_embedded"] == 14
     assert artifacts.open_set(root).version == rebuilt.version
+
+
+def test_a_cache_from_before_edge_maps_keeps_its_embeddings(gallery: Path, tmp_path: Path) -> None:
+    """Its vectors and layouts still count; only the edge maps are computed, from the images."""
+    first = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
+    cache = EmbeddingCache(tmp_path / "live", first.manifest["model_version"])
+    with np.load(cache.file) as data:
+        old = {k: data[k] for k in data.files if k != "edges"}
+    with cache.file.open("wb") as fh:
+        np.savez(fh, **old)
+    rebuilt = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False, recalibrate=True)
+    assert rebuilt.manifest["images_embedded"] == 0
+    assert np.array_equal(np.load(rebuilt.file(art_edges.FILE)), np.load(first.file(art_edges.FILE)))
+    with np.load(cache.file) as data:
+        assert "edges" in data.files  # written again with them
 
 
 def test_a_small_change_keeps_the_live_calibration_unless_told_to_refit(tmp_path: Path) -> None:
