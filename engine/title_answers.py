@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from engine.catalog import Catalog
-from engine.title_read import TitleReader
+from engine.title_read import Reading, TitleReader
 from engine.title_columns import column_strips
 from engine.types import CardAnswer, CardMatch, Quad
 
@@ -55,9 +55,11 @@ the one above it, placed where it was read (`engine.title_strips.NAME_MIDDLE`), 
 put the card in one place (to within ~0.06). Two copies of a card lie a cascade's step (0.09 or
 more) apart."""
 
-SURE_LETTERS = 5
-"""Fewest letters a reading needs to make its answer sure: a few letters cut from a longer title
-spell a short name well ("ear" scores 0.86 for "Fear": simulated columns, 2026-12-07)."""
+SURE_LETTERS, SURE_READING = 5, 0.65
+"""Fewest letters, and least recogniser confidence, of a reading that can make its answer sure: a
+few letters cut from a longer title, read unsure of themselves, spell a short name well ("ear",
+0.54, scores 0.86 for "Fear"; "the He", 0.59, 0.86 for "The Hive": simulated columns,
+2026-12-07, both wrong). Right readings that were sure read at 0.72 or more."""
 
 RIVALS = 3
 """Other names a reading may spell that an unsure answer offers as alternatives."""
@@ -104,7 +106,7 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         answer = CardAnswer(
             match=_scored(printings[0][0], score),
             confidence=confidence,
-            unsure=confidence < unsure_below or sum(ch.isalpha() for ch in reading.text) < SURE_LETTERS,
+            unsure=confidence < unsure_below or not _legible(reading),
             quad=quad,
             alternatives=tuple(_scored(p[0], s) for p, (_, s) in zip(printings[1:], rest) if p),
             printing_known=False,
@@ -116,6 +118,11 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         elif answer.confidence > answers[same].confidence:  # one card's name read twice: keep the better
             answers[same] = answer
     return answers
+
+
+def _legible(reading: Reading) -> bool:
+    """Whether a reading is long and clear enough to make a sure answer (`SURE_LETTERS`)."""
+    return sum(ch.isalpha() for ch in reading.text) >= SURE_LETTERS and reading.score >= SURE_READING
 
 
 def _tops_apart(one: np.ndarray, other: np.ndarray) -> float:

@@ -42,6 +42,9 @@ a strong vertical edge (a column's straight side; table and art give far less)."
 BOTTOM = (0.3, 1.7)
 """Where, in card heights below the found column's open card's top edge, the lowest edge of the
 column beside may lie: columns of equal length end near each other."""
+SIDE_CONTRAST = 1.4
+"""How many times the window's typical column the sides' edge share must be: a woven cloth or
+wood grain has vertical edges all over, a column's sides stand out of it."""
 SIDE_SCALE = 2
 """Card-plane pixels to a pixel of the window the sides are looked for in: long straight sides
 show at half the column's scale, at a quarter of the cost."""
@@ -96,7 +99,7 @@ def _beside(image: np.ndarray, anchor: np.ndarray, side: int) -> np.ndarray | No
     lefts = np.arange(slack + 1)
     score = np.minimum(sides[lefts], sides[lefts + width - 1])
     left = int(lefts[np.argmax(score)])
-    if score.max() < SIDE_EDGE:
+    if score.max() < max(SIDE_EDGE, SIDE_CONTRAST * float(np.median(sides))):
         return None
     return _open_card(image, to_photo, height, x0 + SIDE_SCALE * left)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import title_answers
 from engine.title_answers import MIN_MATCH, covered_cards, title_confidence
-from engine.title_read import TitleReader
-from engine.title_strips import find_title_strips
+from engine.title_read import Reading, TitleReader
+from engine.title_strips import TitleStrip, find_title_strips
 from engine.types import CardMatch
 from training.cardgen import random_spec, render_card
 from training.photosim import PhotoSimConfig, simulate_photo
@@ -22,9 +23,9 @@ class _Catalog:
     """The one `Catalog` call `covered_cards` makes: a name's representative printing."""
 
     def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
-        if query not in NAMES:
+        if query not in NAMES + ["Fear"]:
             return []
-        number = str(NAMES.index(query) + 1)
+        number = str((NAMES + ["Fear"]).index(query) + 1)
         return [CardMatch(f"id-{number}", query, "tst", "Test", number, "https://example.org", None, 1.0)][:limit]
 
 
@@ -81,3 +82,42 @@ def test_a_weak_or_ambiguous_reading_is_never_sure() -> None:
     assert title_confidence(1.0, 0.5) >= 0.9
     assert title_confidence(MIN_MATCH, 0.3) < 0.6  # loosely spelt
     assert title_confidence(0.95, 0.02) < 0.6  # spells two names nearly alike
+
+
+class _FixedReader:
+    """A reader that reads every strip as `text` with the recogniser's confidence `score`."""
+
+    def __init__(self, text: str, score: float) -> None:
+        self.reading = Reading(text, score)
+        self.names = TitleReader(NAMES + ["Fear"])
+
+    def read(self, strip: np.ndarray) -> Reading:
+        return self.reading
+
+    def match(self, text: str, limit: int = 5) -> list[tuple[str, float]]:
+        return self.names.match(text, limit)
+
+
+def _strip(top: float) -> TitleStrip:
+    """A strip with lettering of a 100 x 140 px card whose top edge lies at `top`."""
+    card = np.float64([[100, top], [200, top], [200, top + 140], [100, top + 140]])
+    crop = np.zeros((12, 60, 3), np.uint8)
+    crop[:, ::4] = 255  # letters' strokes
+    return TitleStrip(quad=card[[0, 1, 1, 0]] + [[0, 0], [0, 0], [0, 14], [0, 14]], crop=crop, showing=0.15,
+                      below=0, card=card)
+
+
+def test_one_card_read_from_two_edges_is_answered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The edge under a title bar and the card's own top both give its name's line, placed alike.
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0), _strip(306.0), _strip(280.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0,
+                            _FixedReader("Lightning Bolt", 0.99), _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert [a.match.name for a in answers] == ["Lightning Bolt", "Lightning Bolt"]  # 300/306 one card, 280 another
+
+
+@pytest.mark.parametrize("text,score", [("ear", 0.99), ("Lightning Bolt", 0.55)])
+def test_a_short_or_doubtful_reading_is_never_sure(monkeypatch: pytest.MonkeyPatch, text: str, score: float) -> None:
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0, _FixedReader(text, score),
+                            _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert len(answers) == 1 and answers[0].unsure
