@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from engine.catalog import Catalog
 from engine.title_read import Reading, TitleReader
-from engine.title_columns import column_strips
+from engine.title_columns import MIN_WALKED, column_strips
 from engine.types import CardAnswer, CardMatch, Quad
 
 MIN_MATCH = 0.7
@@ -73,19 +73,28 @@ def title_confidence(score: float, margin: float) -> float:
 
 
 def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: float, reader: TitleReader,
-                  catalog: Catalog, unsure_below: float) -> list[CardAnswer]:
+                  catalog: Catalog, unsure_below: float,
+                  sharper: Callable[[], tuple[np.ndarray, float]] | None = None) -> list[CardAnswer]:
     """Answers by name for the covered cards whose title bars show above the open cards.
 
     `image` is the decoded photo and `open_quads` the answered cards' outlines in its pixels
     (TL, TR, BR, BL); `scale` maps original-photo pixels to decoded ones. Each answer's quad is
     the covered card's whole outline in original pixels, where the card lies under the others.
-    A column is read from the open card up and given up at its first band without lettering:
-    above a card of a spread or a binder page lies table or another card's art, never a title,
-    and reading those bands would cost ~50 ms each for nothing.
+    `sharper` gives the photo decoded with more pixels (and its scale), asked for only where a
+    column of covered cards is found: their titles are then found and read from it.
+    A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
+    lettering in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
     answers: list[CardAnswer] = []
     blank: Counter[int] = Counter()  # per column: bands without lettering in a row
-    for strip in column_strips(image, [np.asarray(q, np.float64) for q in open_quads]):
+    quads = [np.asarray(q, np.float64) for q in open_quads]
+    strips = column_strips(image, quads)
+    if sharper is not None and max(Counter(s.below for s in strips).values(), default=0) >= MIN_WALKED:
+        image, sharp_scale = sharper()  # a column of covered cards: read their titles from more pixels
+        if sharp_scale != scale:
+            strips = column_strips(image, [q * sharp_scale / scale for q in quads])
+            scale = sharp_scale
+    for strip in strips:
         if blank[strip.below] >= BLANK_BANDS:
             continue
         text = strip.crop

@@ -121,3 +121,26 @@ def test_a_short_or_doubtful_reading_is_never_sure(monkeypatch: pytest.MonkeyPat
     answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0, _FixedReader(text, score),
                             _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
     assert len(answers) == 1 and answers[0].unsure
+
+
+def test_a_column_is_read_from_the_sharper_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 12 MP upload is detected at 1000 px; its covered titles are found and read at twice that.
+    looked: list[float] = []
+
+    def strips(image: np.ndarray, quads: list[np.ndarray]) -> list[TitleStrip]:
+        looked.append(float(quads[0][1, 0]))
+        return [_strip(300.0), _strip(280.0)] if image.shape[0] == 1200 else [_strip(150.0), _strip(140.0)]
+
+    monkeypatch.setattr(title_answers, "column_strips", strips)
+    quad = np.float64([[50, 160], [100, 160], [100, 230], [50, 230]])
+    sharp = np.zeros((1200, 800, 3), np.uint8)
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [quad], 0.25, _FixedReader("Lightning Bolt", 0.99),
+                            _Catalog(), unsure_below=0.6, sharper=lambda: (sharp, 0.5))  # type: ignore[arg-type]
+    assert looked == [100.0, 200.0]  # the open card's outline carried to the sharper decode
+    assert [np.asarray(a.quad)[0, 1] for a in answers] == [600.0, 560.0]  # back in the upload's pixels
+
+
+def test_a_lone_card_costs_no_second_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [])
+    covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 0.25, _FixedReader("Lightning Bolt", 0.99),
+                  _Catalog(), unsure_below=0.6, sharper=lambda: pytest.fail("decoded again"))  # type: ignore[arg-type]
