@@ -315,7 +315,8 @@ class Recognizer:
             return []
         open_quads = [np.asarray(a.quad, np.float64) * prepared.scale for a in answers]
         return covered_cards(prepared.image, open_quads, prepared.scale, self.titles, self.catalog,
-                             self.settings.unsure_below, sharper=lambda: self._title_decode(prepared))
+                             self.settings.unsure_below, sharper=lambda: self._title_decode(prepared),
+                             open_names=[a.match.name for a in answers])
 
     def _title_decode(self, prepared: _Prepared) -> tuple[np.ndarray, float]:
         """The photo decoded for reading covered cards' titles: at `TITLE_LONG_SIDE` where the

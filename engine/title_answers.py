@@ -74,7 +74,8 @@ def title_confidence(score: float, margin: float) -> float:
 
 def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: float, reader: TitleReader,
                   catalog: Catalog, unsure_below: float,
-                  sharper: Callable[[], tuple[np.ndarray, float]] | None = None) -> list[CardAnswer]:
+                  sharper: Callable[[], tuple[np.ndarray, float]] | None = None,
+                  open_names: Sequence[str] = ()) -> list[CardAnswer]:
     """Answers by name for the covered cards whose title bars show above the open cards.
 
     `image` is the decoded photo and `open_quads` the answered cards' outlines in its pixels
@@ -82,6 +83,9 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     the covered card's whole outline in original pixels, where the card lies under the others.
     `sharper` gives the photo decoded with more pixels (and its scale), asked for only where a
     column of covered cards is found: their titles are then found and read from it.
+    `open_names` are the open cards' names (as `open_quads`): the first band above an open card
+    that reads as its own name is that card's title bar, left out of an outline detection cut
+    short, not another copy of it.
     A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
     lettering in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
@@ -94,7 +98,10 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         if sharp_scale != scale:
             strips = column_strips(image, [q * sharp_scale / scale for q in quads])
             scale = sharp_scale
+    first = set(range(len(open_names)))  # columns whose first band above the open card is still to come
     for strip in strips:
+        own = open_names[strip.below] if strip.below in first else None
+        first.discard(strip.below)
         if blank[strip.below] >= BLANK_BANDS:
             continue
         text = strip.crop
@@ -120,6 +127,8 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
             alternatives=tuple(_scored(p[0], s) for p, (_, s) in zip(printings[1:], rest) if p),
             printing_known=False,
         )
+        if answer.match.name == own:
+            continue
         same = next((i for i, other in enumerate(answers) if other.match.name == answer.match.name
                      and _tops_apart(np.asarray(other.quad), np.asarray(quad)) < DUPLICATE_STEP), None)
         if same is None:

@@ -144,3 +144,12 @@ def test_a_lone_card_costs_no_second_decode(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [])
     covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 0.25, _FixedReader("Lightning Bolt", 0.99),
                   _Catalog(), unsure_below=0.6, sharper=lambda: pytest.fail("decoded again"))  # type: ignore[arg-type]
+
+
+def test_the_band_right_above_an_open_card_that_reads_its_own_name_is_its_title(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A detection cut short under the title bar leaves the card's own title above its outline.
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0), _strip(280.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0,
+                            _FixedReader("Lightning Bolt", 0.99), _Catalog(), unsure_below=0.6,  # type: ignore[arg-type]
+                            open_names=["Lightning Bolt"])
+    assert [np.asarray(a.quad)[0, 1] for a in answers] == [280.0]  # the copy further up stays
