@@ -82,7 +82,7 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     (TL, TR, BR, BL); `scale` maps original-photo pixels to decoded ones. Each answer's quad is
     the covered card's whole outline in original pixels, where the card lies under the others.
     `sharper` gives the photo decoded with more pixels (and its scale), asked for only where a
-    column of covered cards is found: their titles are then found and read from it.
+    column holds two or more bands with lettering: its titles are then found and read from it.
     `open_names` are the open cards' names (as `open_quads`): the first band above an open card
     that reads as its own name is that card's title bar, left out of an outline detection cut
     short, not another copy of it.
@@ -93,7 +93,8 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     blank: Counter[int] = Counter()  # per column: bands without lettering in a row
     quads = [np.asarray(q, np.float64) for q in open_quads]
     strips = column_strips(image, quads)
-    if sharper is not None and max(Counter(s.below for s in strips).values(), default=0) >= MIN_WALKED:
+    lettered = Counter(s.below for s in strips if has_lettering(s.crop))
+    if sharper is not None and max(lettered.values(), default=0) >= MIN_WALKED:
         image, sharp_scale = sharper()  # a column of covered cards: read their titles from more pixels
         if sharp_scale != scale:
             strips = column_strips(image, [q * sharp_scale / scale for q in quads])
