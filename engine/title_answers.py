@@ -49,11 +49,11 @@ binder page lies table or another card's art, never a title, and reading those b
 card's top, and the titles above it still count."""
 
 DUPLICATE_STEP = 0.08
-"""Card heights within which two answers of one name are one card, read twice: a band showing more than ~0.19 of its card holds the line under its title bar a step's
-length above the next card, and the walk takes it for a card's top; the name read from there is
-the one above it, placed where it was read (`engine.title_strips.NAME_MIDDLE`), so both readings
-put the card in one place (to within ~0.06). Two copies of a card lie a cascade's step (0.09 or
-more) apart."""
+"""Card heights within which two answers of one name are one card, read twice: a band showing more
+than ~0.19 of its card holds the line under its title bar a step's length above the next card, and
+the walk takes it for a card's top; the name read from there is the one above it, placed where it
+was read (`engine.title_strips.NAME_MIDDLE`), so both readings put the card in one place (to within
+~0.06). Two copies of a card lie a cascade's step (0.09 or more) apart."""
 
 SURE_LETTERS, SURE_READING = 5, 0.65
 """Fewest letters, and least recogniser confidence, of a reading that can make its answer sure: a
