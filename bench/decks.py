@@ -31,7 +31,7 @@ from bench.paths import SHARED, shared_help
 from engine.recognizer import Recognizer
 from engine.runtime import configure
 from engine.settings import EngineSettings
-from engine.title_strips import find_title_strips
+from engine.title_columns import column_strips
 from engine.types import CardAnswer
 from training import scenelayout
 from training.evaluate import VISIBLE_ENOUGH, TrueCard, match_detections, pair_closest, simulated_queries
@@ -159,10 +159,10 @@ def strips_located(rec: Recognizer, items, count: int, seed: int, sim: PhotoSimC
         photo = simulate_photo(images, rng, sim)
         found, _ = rec.analyse(cv2.imencode(".jpg", cv2.cvtColor(photo.image, cv2.COLOR_RGB2BGR))[1].tobytes())
         started = time.perf_counter()
-        by_source = {"detected": find_title_strips(photo.image, [np.asarray(c.quad, np.float64) for c in found])}
+        by_source = {"detected": column_strips(photo.image, [np.asarray(c.quad, np.float64) for c in found])}
         ms.append((time.perf_counter() - started) * 1e3)
         open_cards = [q for q, v in zip(photo.quads, photo.visible_fraction) if v >= VISIBLE_ENOUGH]
-        by_source["true"] = find_title_strips(photo.image, open_cards)
+        by_source["true"] = column_strips(photo.image, open_cards)
         for quad, index, visible in zip(photo.quads, photo.card_indices, photo.visible_fraction):
             if visible >= VISIBLE_ENOUGH:
                 continue

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from collections import Counter
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from engine.catalog import Catalog
-from engine.title_read import TITLE_COLUMNS, TitleReader
-from engine.title_strips import STRIP_WIDTH, TitleStrip, find_title_strips
+from engine.title_read import Reading, TitleReader
+from engine.title_columns import MIN_WALKED, column_strips
 from engine.types import CardAnswer, CardMatch, Quad
 
 MIN_MATCH = 0.7
@@ -41,6 +42,25 @@ STROKE_GRADIENT, LETTERING_SHARE = 35.0, 0.02
 lettering has at least this share of such pixels (measured on simulated columns and spreads at
 1600x1200: titles 0.03-0.27, bands of a spread between cards mostly 0-0.006)."""
 
+BLANK_BANDS = 2
+"""Bands without lettering in a row that end a column's reading: above a card of a spread or a
+binder page lies table or another card's art, never a title, and reading those bands would cost
+~50 ms each for nothing; one such band inside a cascade is an edge of a card's art taken for a
+card's top, and the titles above it still count."""
+
+DUPLICATE_STEP = 0.08
+"""Card heights within which two answers of one name are one card, read twice: a band showing more
+than ~0.19 of its card holds the line under its title bar a step's length above the next card, and
+the walk takes it for a card's top; the name read from there is the one above it, placed where it
+was read (`engine.title_strips.NAME_MIDDLE`), so both readings put the card in one place (to within
+~0.06). Two copies of a card lie a cascade's step (0.09 or more) apart."""
+
+SURE_LETTERS, SURE_READING = 5, 0.65
+"""Fewest letters, and least recogniser confidence, of a reading that can make its answer sure: a
+few letters cut from a longer title, read unsure of themselves, spell a short name well ("ear",
+0.54, scores 0.86 for "Fear"; "the He", 0.59, 0.86 for "The Hive": simulated columns,
+2026-12-07, both wrong). Right readings that were sure read at 0.72 or more."""
+
 RIVALS = 3
 """Other names a reading may spell that an unsure answer offers as alternatives."""
 
@@ -53,26 +73,44 @@ def title_confidence(score: float, margin: float) -> float:
 
 
 def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: float, reader: TitleReader,
-                  catalog: Catalog, unsure_below: float) -> list[CardAnswer]:
+                  catalog: Catalog, unsure_below: float,
+                  sharper: Callable[[], tuple[np.ndarray, float]] | None = None,
+                  open_names: Sequence[str] = ()) -> list[CardAnswer]:
     """Answers by name for the covered cards whose title bars show above the open cards.
 
     `image` is the decoded photo and `open_quads` the answered cards' outlines in its pixels
     (TL, TR, BR, BL); `scale` maps original-photo pixels to decoded ones. Each answer's quad is
     the covered card's whole outline in original pixels, where the card lies under the others.
-    A column is read from the open card up and given up at its first band without lettering:
-    above a card of a spread or a binder page lies table or another card's art, never a title,
-    and reading those bands would cost ~50 ms each for nothing.
+    `sharper` gives the photo decoded with more pixels (and its scale), asked for only where a
+    column holds two or more bands with lettering: its titles are then found and read from it.
+    `open_names` are the open cards' names (as `open_quads`): the first band above an open card
+    that reads as its own name is that card's title bar, left out of an outline detection cut
+    short, not another copy of it.
+    A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
+    lettering in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
-    answers = []
-    ended: set[int] = set()
-    for strip in find_title_strips(image, [np.asarray(q, np.float64) for q in open_quads]):
-        if strip.below in ended:
+    answers: list[CardAnswer] = []
+    blank: Counter[int] = Counter()  # per column: bands without lettering in a row
+    quads = [np.asarray(q, np.float64) for q in open_quads]
+    strips = column_strips(image, quads)
+    lettered = Counter(s.below for s in strips if has_lettering(s.crop))
+    if sharper is not None and max(lettered.values(), default=0) >= MIN_WALKED:
+        image, sharp_scale = sharper()  # a column of covered cards: read their titles from more pixels
+        if sharp_scale != scale:
+            strips = column_strips(image, [q * sharp_scale / scale for q in quads])
+            scale = sharp_scale
+    first = set(range(len(open_names)))  # columns whose first band above the open card is still to come
+    for strip in strips:
+        own = open_names[strip.below] if strip.below in first else None
+        first.discard(strip.below)
+        if blank[strip.below] >= BLANK_BANDS:
             continue
-        text = title_text(strip)
-        if not has_lettering(text):
-            ended.add(strip.below)
+        text = strip.crop
+        blank[strip.below] = 0 if has_lettering(text) else blank[strip.below] + 1
+        if blank[strip.below]:
             continue
-        ranked = reader.match(reader.read(text).text, RIVALS + 1)
+        reading = reader.read(text)
+        ranked = reader.match(reading.text, RIVALS + 1)
         if not ranked or ranked[0][1] < MIN_MATCH:
             continue
         (_, score), rest = ranked[0], ranked[1:]
@@ -82,25 +120,34 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         margin = score - (rest[0][1] if rest else 0.0)
         confidence = title_confidence(score, margin)
         quad: Quad = tuple((float(x) / scale, float(y) / scale) for x, y in strip.card)  # type: ignore[assignment]
-        answers.append(CardAnswer(
+        answer = CardAnswer(
             match=_scored(printings[0][0], score),
             confidence=confidence,
-            unsure=confidence < unsure_below,
+            unsure=confidence < unsure_below or not _legible(reading),
             quad=quad,
             alternatives=tuple(_scored(p[0], s) for p, (_, s) in zip(printings[1:], rest) if p),
             printing_known=False,
-        ))
+        )
+        if answer.match.name == own:
+            continue
+        same = next((i for i, other in enumerate(answers) if other.match.name == answer.match.name
+                     and _tops_apart(np.asarray(other.quad), np.asarray(quad)) < DUPLICATE_STEP), None)
+        if same is None:
+            answers.append(answer)
+        elif answer.confidence > answers[same].confidence:  # one card's name read twice: keep the better
+            answers[same] = answer
     return answers
 
 
-def title_text(strip: TitleStrip) -> np.ndarray:
-    """The name's part of a strip's band: its columns only, the band's full height.
+def _legible(reading: Reading) -> bool:
+    """Whether a reading is long and clear enough to make a sure answer (`SURE_LETTERS`)."""
+    return sum(ch.isalpha() for ch in reading.text) >= SURE_LETTERS and reading.score >= SURE_READING
 
-    Not `engine.title_read.warp_strip` of the card's outline: the strip's top edge is often the
-    title bar's own border rather than the card's edge, ~3% of a card lower, and the name's
-    rows measured from it would cut the letters in half."""
-    left, right = TITLE_COLUMNS
-    return strip.crop[:, int(left * STRIP_WIDTH):int(right * STRIP_WIDTH)]
+
+def _tops_apart(one: np.ndarray, other: np.ndarray) -> float:
+    """How far apart two cards' top edges lie (outlines TL, TR, BR, BL), in card heights."""
+    height = float(np.linalg.norm(other[3] - other[0]))
+    return float(np.linalg.norm(one[:2].mean(axis=0) - other[:2].mean(axis=0))) / max(height, 1.0)
 
 
 def has_lettering(text: np.ndarray) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import title_answers
 from engine.title_answers import MIN_MATCH, covered_cards, title_confidence
-from engine.title_read import TitleReader
-from engine.title_strips import find_title_strips
+from engine.title_read import Reading, TitleReader
+from engine.title_strips import TitleStrip, find_title_strips
 from engine.types import CardMatch
 from training.cardgen import random_spec, render_card
 from training.photosim import PhotoSimConfig, simulate_photo
@@ -22,9 +23,9 @@ class _Catalog:
     """The one `Catalog` call `covered_cards` makes: a name's representative printing."""
 
     def lookup(self, query: str, limit: int = 5) -> list[CardMatch]:
-        if query not in NAMES:
+        if query not in NAMES + ["Fear"]:
             return []
-        number = str(NAMES.index(query) + 1)
+        number = str((NAMES + ["Fear"]).index(query) + 1)
         return [CardMatch(f"id-{number}", query, "tst", "Test", number, "https://example.org", None, 1.0)][:limit]
 
 
@@ -63,7 +64,7 @@ def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader) -> No
     assert all(not a.printing_known for a in answers)
     assert {a.match.name for a in answers} <= {n for n, _ in covered}  # never the open card, never a stray
     sure = [a for a in answers if not a.unsure]
-    assert sure and all(a.match.score >= 0.9 for a in sure)
+    assert sure and all(a.match.score >= 0.85 for a in sure)  # a mana symbol may trail as letters ("Bears30u")
 
 
 @pytest.mark.parametrize("blank,names", [
@@ -81,3 +82,74 @@ def test_a_weak_or_ambiguous_reading_is_never_sure() -> None:
     assert title_confidence(1.0, 0.5) >= 0.9
     assert title_confidence(MIN_MATCH, 0.3) < 0.6  # loosely spelt
     assert title_confidence(0.95, 0.02) < 0.6  # spells two names nearly alike
+
+
+class _FixedReader:
+    """A reader that reads every strip as `text` with the recogniser's confidence `score`."""
+
+    def __init__(self, text: str, score: float) -> None:
+        self.reading = Reading(text, score)
+        self.names = TitleReader(NAMES + ["Fear"])
+
+    def read(self, strip: np.ndarray) -> Reading:
+        return self.reading
+
+    def match(self, text: str, limit: int = 5) -> list[tuple[str, float]]:
+        return self.names.match(text, limit)
+
+
+def _strip(top: float) -> TitleStrip:
+    """A strip with lettering of a 100 x 140 px card whose top edge lies at `top`."""
+    card = np.float64([[100, top], [200, top], [200, top + 140], [100, top + 140]])
+    crop = np.zeros((12, 60, 3), np.uint8)
+    crop[:, ::4] = 255  # letters' strokes
+    return TitleStrip(quad=card[[0, 1, 1, 0]] + [[0, 0], [0, 0], [0, 14], [0, 14]], crop=crop, showing=0.15,
+                      below=0, card=card)
+
+
+def test_one_card_read_from_two_edges_is_answered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The edge under a title bar and the card's own top both give its name's line, placed alike.
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0), _strip(306.0), _strip(280.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0,
+                            _FixedReader("Lightning Bolt", 0.99), _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert [a.match.name for a in answers] == ["Lightning Bolt", "Lightning Bolt"]  # 300/306 one card, 280 another
+
+
+@pytest.mark.parametrize("text,score", [("ear", 0.99), ("Lightning Bolt", 0.55)])
+def test_a_short_or_doubtful_reading_is_never_sure(monkeypatch: pytest.MonkeyPatch, text: str, score: float) -> None:
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0, _FixedReader(text, score),
+                            _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert len(answers) == 1 and answers[0].unsure
+
+
+def test_a_column_is_read_from_the_sharper_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 12 MP upload is detected at 1000 px; its covered titles are found and read at twice that.
+    looked: list[float] = []
+
+    def strips(image: np.ndarray, quads: list[np.ndarray]) -> list[TitleStrip]:
+        looked.append(float(quads[0][1, 0]))
+        return [_strip(300.0), _strip(280.0)] if image.shape[0] == 1200 else [_strip(150.0), _strip(140.0)]
+
+    monkeypatch.setattr(title_answers, "column_strips", strips)
+    quad = np.float64([[50, 160], [100, 160], [100, 230], [50, 230]])
+    sharp = np.zeros((1200, 800, 3), np.uint8)
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [quad], 0.25, _FixedReader("Lightning Bolt", 0.99),
+                            _Catalog(), unsure_below=0.6, sharper=lambda: (sharp, 0.5))  # type: ignore[arg-type]
+    assert looked == [100.0, 200.0]  # the open card's outline carried to the sharper decode
+    assert [np.asarray(a.quad)[0, 1] for a in answers] == [600.0, 560.0]  # back in the upload's pixels
+
+
+def test_a_lone_card_costs_no_second_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [])
+    covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 0.25, _FixedReader("Lightning Bolt", 0.99),
+                  _Catalog(), unsure_below=0.6, sharper=lambda: pytest.fail("decoded again"))  # type: ignore[arg-type]
+
+
+def test_the_band_right_above_an_open_card_that_reads_its_own_name_is_its_title(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A detection cut short under the title bar leaves the card's own title above its outline.
+    monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [_strip(300.0), _strip(280.0)])
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 1.0,
+                            _FixedReader("Lightning Bolt", 0.99), _Catalog(), unsure_below=0.6,  # type: ignore[arg-type]
+                            open_names=["Lightning Bolt"])
+    assert [np.asarray(a.quad)[0, 1] for a in answers] == [280.0]  # the copy further up stays

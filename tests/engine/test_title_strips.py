@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from engine import title_strips
+from engine.title_read import TITLE_COLUMNS
 from engine.title_strips import STRIP_WIDTH, find_title_strips
 from training import scenelayout
 from training.photosim import PhotoSimConfig, simulate_photo
@@ -35,7 +36,8 @@ def test_every_covered_title_is_found_above_its_open_card(seed: int) -> None:
     assert all(any(_holds(s.quad, t) for s in strips) for t in titles)
     assert len(strips) <= 2 * len(titles)  # a tall band may split once (art only), never more
     for strip in strips:
-        assert strip.crop.shape[1] == STRIP_WIDTH and strip.crop.shape[2] == 3
+        left, right = TITLE_COLUMNS
+        assert strip.crop.shape[1] == int(right * STRIP_WIDTH) - int(left * STRIP_WIDTH) and strip.crop.shape[2] == 3
         assert 0.09 <= strip.showing <= 0.35
 
 
@@ -73,7 +75,7 @@ def test_a_lone_card_on_a_plain_table_has_no_strips() -> None:
 def test_a_card_with_an_open_card_right_above_is_not_looked_above(monkeypatch: pytest.MonkeyPatch) -> None:
     # A spread's rows: the band between two rows holds no covered card's title.
     looked: list[int] = []
-    monkeypatch.setattr(title_strips, "_strips_above", lambda image, quad, index: looked.append(index) or [])
+    monkeypatch.setattr(title_strips, "strips_above", lambda image, quad, index: looked.append(index) or [])
     below = np.float32([[500, 400], [644, 400], [644, 600], [500, 600]])
     above = below - [0, 220]  # a 10% gap, as a spread's
     apart = below + [300, 0]  # a card with the table above it
