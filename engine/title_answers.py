@@ -48,6 +48,16 @@ binder page lies table or another card's art, never a title, and reading those b
 ~50 ms each for nothing; one such band inside a cascade is an edge of a card's art taken for a
 card's top, and the titles above it still count."""
 
+UNREAD_BANDS = 3
+"""Bands in a row with lettering that read as no card's name that end a column's reading too:
+on text-like ground (a printed mat, a page, a patterned cloth) every band above a lone card
+passes for lettering, and a single-card photo read 14 of them, ~0.5 s of a 0.55 s answer, for
+nothing (service_load's photo 12, 2026-12-07). In a real cascade about half the titles read as
+no name (blur, glare), so the limit is one band more than for bands without lettering. Above a
+lone card (a photo of one card, the common case) `LONE_UNREAD_BANDS` end it: a pile's titles
+there are few, and a band of text-like ground costs ~35 ms of a ~40 ms answer."""
+LONE_UNREAD_BANDS = 2
+
 DUPLICATE_STEP = 0.08
 """Card heights within which two answers of one name are one card, read twice: a band showing more
 than ~0.19 of its card holds the line under its title bar a step's length above the next card, and
@@ -87,10 +97,11 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     that reads as its own name is that card's title bar, left out of an outline detection cut
     short, not another copy of it.
     A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
-    lettering in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
+    lettering in a row, or its `UNREAD_BANDS`-th band read as no name in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
     answers: list[CardAnswer] = []
     blank: Counter[int] = Counter()  # per column: bands without lettering in a row
+    unread: Counter[int] = Counter()  # per column: bands with lettering read as no name in a row
     quads = [np.asarray(q, np.float64) for q in open_quads]
     strips = column_strips(image, quads)
     lettered = Counter(s.below for s in strips if has_lettering(s.crop))
@@ -105,6 +116,8 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         first.discard(strip.below)
         if blank[strip.below] >= BLANK_BANDS:
             continue
+        if unread[strip.below] >= (UNREAD_BANDS if len(quads) > 1 else LONE_UNREAD_BANDS):
+            continue
         text = strip.crop
         blank[strip.below] = 0 if has_lettering(text) else blank[strip.below] + 1
         if blank[strip.below]:
@@ -112,7 +125,9 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         reading = reader.read(text)
         ranked = reader.match(reading.text, RIVALS + 1)
         if not ranked or ranked[0][1] < MIN_MATCH:
+            unread[strip.below] += 1
             continue
+        unread[strip.below] = 0
         (_, score), rest = ranked[0], ranked[1:]
         printings = [catalog.lookup(n, 1) for n, _ in ranked]
         if not printings[0]:

@@ -7,6 +7,7 @@ import pytest
 
 from engine import title_answers
 from engine.title_answers import MIN_MATCH, covered_cards, title_confidence
+from engine.title_columns import column_strips
 from engine.title_read import Reading, TitleReader
 from engine.title_strips import TitleStrip, find_title_strips
 from engine.types import CardMatch
@@ -77,6 +78,21 @@ def test_strips_with_no_legible_name_give_no_answer(reader: TitleReader, blank: 
     assert find_title_strips(image, open_quads)  # there are strips to read
     assert covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6) == []  # type: ignore[arg-type]
 
+
+
+@pytest.mark.parametrize("lone", [False, True])
+def test_bands_read_as_no_name_end_a_column(reader: TitleReader, monkeypatch: pytest.MonkeyPatch, lone: bool) -> None:
+    """Lettering that spells no card (a printed mat, a page) is read a few bands deep, not all the way up."""
+    image, open_quads, covered = _column(3, names=[f"Qwpx Zvrk {chr(65 + i)}" for i in range(len(NAMES))])
+    open_quads = open_quads[:1] if lone else open_quads
+    reads: list[int] = []
+    real_read = reader.read
+    monkeypatch.setattr(reader, "read", lambda text: reads.append(1) or real_read(text))
+    assert covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6) == []  # type: ignore[arg-type]
+    limit = title_answers.LONE_UNREAD_BANDS if lone else title_answers.UNREAD_BANDS
+    columns = {strip.below for strip in column_strips(image, [np.asarray(q, np.float64) for q in open_quads])}
+    assert len(covered) > 2 * limit  # bands enough to read on
+    assert 0 < len(reads) <= len(columns) * limit
 
 def test_a_weak_or_ambiguous_reading_is_never_sure() -> None:
     assert title_confidence(1.0, 0.5) >= 0.9
