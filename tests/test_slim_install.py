@@ -19,6 +19,7 @@ from pathlib import Path
 
 from engine.artifacts import sha256_file
 from training.networks import SHIPPED_MODEL
+from training.quantize import served_precision
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -132,4 +133,7 @@ def test_index_builds_a_set_with_the_shipped_model_without_torch(demo_gallery: P
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads(result.stdout.strip().splitlines()[-1])
     assert manifest["model_source"].startswith("shipped")
-    assert manifest["model_version"] == sha256_file(SHIPPED_MODEL)[:12]
+    # the shipped model's precision is auto: int8 where the CPU has 8-bit dot products, quantized
+    # without torch too; its float32 file is served as it is elsewhere
+    assert manifest["precision"] == served_precision("auto")
+    assert (manifest["model_version"] == sha256_file(SHIPPED_MODEL)[:12]) == (manifest["precision"] == "float32")

@@ -140,7 +140,8 @@ def test_a_small_change_keeps_the_live_calibration_unless_told_to_refit(tmp_path
     refit = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False, recalibrate=True)
     full = build_artifacts(gallery, tmp_path / "fresh", cfg=CFG, progress=False)
     assert "kept_from" not in refit.manifest["calibration"]
-    assert refit.file("calibration.json").read_text() == full.file("calibration.json").read_text()
+    assert json.loads(refit.file("calibration.json").read_text()) == pytest.approx(
+        json.loads(full.file("calibration.json").read_text()), rel=1e-6)  # the fit's last digits vary with batching
 
     other = dataclasses.replace(CFG, calibration=dataclasses.replace(CFG.calibration, seed=99))
     changed = build_artifacts(gallery, tmp_path / "live", cfg=other, progress=False)
