@@ -97,32 +97,33 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     that reads as its own name is that card's title bar, left out of an outline detection cut
     short, not another copy of it.
     A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
-    lettering in a row, or its `UNREAD_BANDS`-th band read as no name in a row. One name read twice in one place is answered once (`DUPLICATE_STEP`).
+    lettering in a row, or its `UNREAD_BANDS`-th band read as no name in a row (`LONE_UNREAD_BANDS`
+    above a lone card). One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
     answers: list[CardAnswer] = []
     blank: Counter[int] = Counter()  # per column: bands without lettering in a row
     unread: Counter[int] = Counter()  # per column: bands with lettering read as no name in a row
     quads = [np.asarray(q, np.float64) for q in open_quads]
+    unread_limit = UNREAD_BANDS if len(quads) > 1 else LONE_UNREAD_BANDS
     strips = column_strips(image, quads)
-    lettered = Counter(s.below for s in strips if has_lettering(s.crop))
+    lettering = [has_lettering(s.crop) for s in strips]
+    lettered = Counter(s.below for s, letters in zip(strips, lettering) if letters)
     if sharper is not None and max(lettered.values(), default=0) >= MIN_WALKED:
         image, sharp_scale = sharper()  # a column of covered cards: read their titles from more pixels
         if sharp_scale != scale:
             strips = column_strips(image, [q * sharp_scale / scale for q in quads])
+            lettering = [has_lettering(s.crop) for s in strips]
             scale = sharp_scale
     first = set(range(len(open_names)))  # columns whose first band above the open card is still to come
-    for strip in strips:
+    for strip, letters in zip(strips, lettering):
         own = open_names[strip.below] if strip.below in first else None
         first.discard(strip.below)
-        if blank[strip.below] >= BLANK_BANDS:
+        if blank[strip.below] >= BLANK_BANDS or unread[strip.below] >= unread_limit:
             continue
-        if unread[strip.below] >= (UNREAD_BANDS if len(quads) > 1 else LONE_UNREAD_BANDS):
-            continue
-        text = strip.crop
-        blank[strip.below] = 0 if has_lettering(text) else blank[strip.below] + 1
+        blank[strip.below] = 0 if letters else blank[strip.below] + 1
         if blank[strip.below]:
             continue
-        reading = reader.read(text)
+        reading = reader.read(strip.crop)
         ranked = reader.match(reading.text, RIVALS + 1)
         if not ranked or ranked[0][1] < MIN_MATCH:
             unread[strip.below] += 1
