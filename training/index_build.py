@@ -106,10 +106,11 @@ def embed_gallery(
     return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, edges, len(todo))
 
 
-def _write_network(model: networks.ModelChoice, cfg: RunConfig, path: Path, out_root: Path) -> None:
-    """The served network at `path`; an int8 one is kept in the root's embedding-cache folder
-    for the next build of the same network (training/quantize.int8_network)."""
-    if served_precision(cfg.index.precision) == "float32":
+def _write_network(model: networks.ModelChoice, cfg: RunConfig, precision: str, path: Path, out_root: Path) -> None:
+    """The served network at `path` in `precision` (float32 or int8); an int8 one is kept in the
+    root's embedding-cache folder for the next build of the same network
+    (training/quantize.int8_network)."""
+    if precision == "float32":
         networks.write_float_network(model, cfg, path)
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,8 +166,9 @@ def build_artifacts(
     started = time.perf_counter()
     items = read_gallery(gallery)
     cfg = cfg or networks.run_config(model)
+    precision = served_precision(cfg.index.precision)
     with SetWriter(out_root) as writer:
-        _write_network(model, cfg, writer.path("model.onnx"), out_root)
+        _write_network(model, cfg, precision, writer.path("model.onnx"), out_root)
         model_version = sha256_file(writer.path("model.onnx"))[:12]
         embedder = Embedder(writer.path("model.onnx"))
         embedded = embed_gallery(embedder, items, EmbeddingCache(out_root, model_version),
@@ -195,7 +197,7 @@ def build_artifacts(
             "embedding_dim": embedder.dim,
             "input_size": list(embedder.input_size),
             "index_kind": resolve_kind(cfg.index.kind, len(embedded.vectors)),
-            "precision": served_precision(cfg.index.precision),
+            "precision": precision,
             **reranking,
             "gallery": str(Path(gallery).resolve()),
             "gallery_size": len(items),
