@@ -16,12 +16,12 @@ import math
 from collections import Counter
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
 from engine.catalog import Catalog
 from engine.title_read import Reading, TitleReader
 from engine.title_columns import MIN_WALKED, column_strips
+from engine.title_strips import letter_strokes
 from engine.types import CardAnswer, CardMatch, Quad
 
 MIN_MATCH = 0.7
@@ -37,10 +37,10 @@ name (score 0.7-0.85) or spells two names nearly alike (margin under ~0.15) is n
 simulated cascaded columns (bench/results/decks-2026-12-06.txt, "by title alone"): the sure
 ones were right."""
 
-STROKE_GRADIENT, LETTERING_SHARE = 35.0, 0.02
-"""A pixel on a letter's stroke has a horizontal grey-level gradient over this; a band with
-lettering has at least this share of such pixels (measured on simulated columns and spreads at
-1600x1200: titles 0.03-0.27, bands of a spread between cards mostly 0-0.006)."""
+LETTERING_SHARE = 0.02
+"""Least share of a band's pixels on a letter's stroke (`engine.title_strips.letter_strokes`) for
+it to hold lettering (measured on simulated columns and spreads at 1600x1200: titles 0.03-0.27,
+bands of a spread between cards mostly 0-0.006)."""
 
 BLANK_BANDS = 2
 """Bands without lettering in a row that end a column's reading: above a card of a spread or a
@@ -170,11 +170,10 @@ def has_lettering(text: np.ndarray) -> bool:
     """Whether a band holds letters: enough sharp vertical strokes across its middle rows.
     Table and the plain bars of a card's frame have none; a simulated title, even blurred, has
     3-27% of such pixels, a spread's bands between cards under 1%."""
-    grey = cv2.cvtColor(text, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    strokes = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3))
-    rows = grey.shape[0]
+    strokes = letter_strokes(text)
+    rows = strokes.shape[0]
     middle = strokes[int(0.15 * rows):int(0.85 * rows)]
-    return middle.size > 0 and float((middle > STROKE_GRADIENT).mean()) >= LETTERING_SHARE
+    return middle.size > 0 and float(middle.mean()) >= LETTERING_SHARE
 
 
 def _scored(match: CardMatch, score: float) -> CardMatch:

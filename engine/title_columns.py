@@ -22,7 +22,7 @@ from engine.title_strips import (
     STRIP_WIDTH,
     TitleStrip,
     card_homography,
-    edge_ends,
+    card_on_edge,
     find_title_strips,
     horizontal_edges,
     inside_photo,
@@ -117,12 +117,7 @@ def _open_card(image: np.ndarray, to_photo: np.ndarray, height: float, left: flo
     edges = top_edges(strong, inside_photo(image.shape, to_photo @ shift, window.shape))
     if not edges:
         return None
-    lower_left, lower_right = edge_ends(*edges[0])
-    up = np.array([lower_right - lower_left, -STRIP_WIDTH], np.float64)  # the edge's normal, pointing up
-    up *= height / np.linalg.norm(up)
-    bottom = np.float64([[STRIP_WIDTH, lower_right], [0, lower_left]])
-    plane = np.float32([bottom[1] + up, bottom[0] + up, bottom[0], bottom[1]])
-    quad = cv2.perspectiveTransform(plane[None], to_photo @ shift)[0].astype(np.float64)
+    quad = card_on_edge(edges[0], height, to_photo @ shift, top=False)
     rows, cols = image.shape[:2]
     if (quad < 0).any() or (quad[:, 0] >= cols).any() or (quad[:, 1] >= rows).any():
         return None

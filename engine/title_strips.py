@@ -60,7 +60,7 @@ NAME_MIDDLE = 0.07
 outline is placed by where its name was found, not by the edge found above it, which may be the
 title bar's border (~0.03 lower) or the line under the title bar (~0.1 lower, the name above it)."""
 STROKE_GRADIENT = 35.0
-"""Horizontal grey-level gradient of a letter's vertical stroke (as `engine.title_answers`)."""
+"""A pixel on a letter's vertical stroke has a horizontal grey-level gradient over this."""
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,7 @@ def strips_above(image: np.ndarray, quad: np.ndarray, index: int) -> list[TitleS
                  if MIN_STEP * height <= reach - r <= MAX_STEP * height]
         if not edges:
             break  # the column ended: table above, or another card's art
-        left, right = edge_ends(*edges[0])
-        edge = np.float64([[0, left], [STRIP_WIDTH, right]])
-        down = np.array([left - right, STRIP_WIDTH], np.float64)  # the edge's normal, pointing down the card
-        down *= height / np.linalg.norm(down)
-        plane = np.float32([edge[0], edge[1], edge[1] + down, edge[0] + down])
-        card = cv2.perspectiveTransform(plane[None], to_photo @ shift)[0].astype(np.float64)
+        card = card_on_edge(edges[0], height, to_photo @ shift, top=True)
         step = reach - edges[0][0]
         to_photo, height = card_homography(card)
         crop, depth = name_line(image, to_photo, height, step)
@@ -180,12 +175,32 @@ def name_line(image: np.ndarray, to_photo: np.ndarray, height: float, step: floa
     shift = np.array([[1, 0, left], [0, 1, -top], [0, 0, 1]], np.float64)
     region = cv2.warpPerspective(image, to_photo @ shift, (right - left, rows),
                                  flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    grey = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY) if region.ndim == 3 else region
-    strokes = (np.abs(cv2.Sobel(grey.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3)) > STROKE_GRADIENT).mean(axis=1)
+    strokes = letter_strokes(region).mean(axis=1)
     span = min(rows, int(round(NAME_ROWS * height)))
     density = np.convolve(strokes, np.ones(span), mode="valid")
     start = int(np.argmax(density))
     return region[start:start + span], float((start + span / 2 - top) / height)
+
+
+def letter_strokes(band: np.ndarray) -> np.ndarray:
+    """Pixels of a band (RGB or grey) on a letter's vertical stroke (`STROKE_GRADIENT`)."""
+    grey = cv2.cvtColor(band, cv2.COLOR_RGB2GRAY) if band.ndim == 3 else band
+    return np.abs(cv2.Sobel(grey.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3)) > STROKE_GRADIENT
+
+
+def card_on_edge(edge: tuple[float, float], height: float, to_photo: np.ndarray, *, top: bool) -> np.ndarray:
+    """The outline in the photo (TL, TR, BR, BL) of a card `height` card-plane rows tall standing
+    square to `edge` (row, slope: `top_edges`) of a rectified window that `to_photo` maps to the
+    photo: the edge is the card's top, or with `top` False its bottom."""
+    left, right = edge_ends(*edge)
+    ends = np.float64([[0, left], [STRIP_WIDTH, right]])
+    down = np.array([left - right, STRIP_WIDTH], np.float64)  # the edge's normal, pointing down the card
+    down *= height / np.linalg.norm(down)
+    if top:
+        plane = np.float32([ends[0], ends[1], ends[1] + down, ends[0] + down])
+    else:
+        plane = np.float32([ends[0] - down, ends[1] - down, ends[1], ends[0]])
+    return cv2.perspectiveTransform(plane[None], to_photo)[0].astype(np.float64)
 
 
 def inside_photo(shape: tuple[int, ...], homography: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
