@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from typing import Callable, Sequence
 
+import cv2
 import numpy as np
 
 from engine.catalog import Catalog
@@ -41,6 +42,22 @@ LETTERING_SHARE = 0.02
 """Least share of a band's pixels on a letter's stroke (`engine.title_strips.letter_strokes`) for
 it to hold lettering (measured on simulated columns and spreads at 1600x1200: titles 0.03-0.27,
 bands of a spread between cards mostly 0-0.006)."""
+
+TITLE_SMOOTHING = 1.0
+"""Gaussian σ, in pixels, a lettered band above a lone card is smoothed by before it is judged
+worth reading (`reads_as_title`). A title's letters are ~12 px tall with strokes 2-3 px wide and
+mostly keep their edges through it; sensor noise, wood grain and paper fibre lose theirs.
+Unsmoothed, such ground held 2-20% stroke pixels, as many as real titles, and each band of it
+above a single card was read: ~25 ms of OCR that found nothing, on 5 of service_load's 24
+single-card photos. Smoothed, that ground held 0-0.8% (simulated photos at full hardness,
+2026-12-07). It is not asked of bands above cards with others beside them (columns, piles):
+the thin 1993-frame titles of a 12 MP photo's half-size decode fall to 1.5-1.9% under it, and
+two that read as their names on simulated columns would have been skipped."""
+TITLE_COLUMNS = 0.12
+"""Least share of a band's columns holding a stroke (smoothed) in its middle rows for it to be
+read above a lone card: a name's letters spread over a fifth to all of its line; the few long
+lines of ruled or squared paper crossing a band cover 7-9% of it, with as many stroke pixels as
+a faint title."""
 
 BLANK_BANDS = 2
 """Bands without lettering in a row that end a column's reading: above a card of a spread or a
@@ -104,7 +121,8 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     blank: Counter[int] = Counter()  # per column: bands without lettering in a row
     unread: Counter[int] = Counter()  # per column: bands with lettering read as no name in a row
     quads = [np.asarray(q, np.float64) for q in open_quads]
-    unread_limit = UNREAD_BANDS if len(quads) > 1 else LONE_UNREAD_BANDS
+    lone = len(quads) == 1
+    unread_limit = LONE_UNREAD_BANDS if lone else UNREAD_BANDS
     strips = column_strips(image, quads)
     lettering = [has_lettering(s.crop) for s in strips]
     lettered = Counter(s.below for s, letters in zip(strips, lettering) if letters)
@@ -122,6 +140,9 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
             continue
         blank[strip.below] = 0 if letters else blank[strip.below] + 1
         if blank[strip.below]:
+            continue
+        if lone and not reads_as_title(strip.crop):  # text-like ground above a single card
+            unread[strip.below] += 1
             continue
         reading = reader.read(strip.crop)
         ranked = reader.match(reading.text, RIVALS + 1)
@@ -174,6 +195,18 @@ def has_lettering(text: np.ndarray) -> bool:
     rows = strokes.shape[0]
     middle = strokes[int(0.15 * rows):int(0.85 * rows)]
     return middle.size > 0 and float(middle.mean()) >= LETTERING_SHARE
+
+
+def reads_as_title(text: np.ndarray) -> bool:
+    """Whether a lettered band above a lone card is worth a read: its strokes survive smoothing
+    at a title's scale (`TITLE_SMOOTHING`) and spread along it (`TITLE_COLUMNS`). Noise, grain
+    and ruled paper pass `has_lettering` but not this; such a band still counts as one read as
+    no name, so the walk ends where it did, without paying for the reads."""
+    strokes = letter_strokes(cv2.GaussianBlur(text, (0, 0), TITLE_SMOOTHING))
+    rows = strokes.shape[0]
+    middle = strokes[int(0.15 * rows):int(0.85 * rows)]
+    return (middle.size > 0 and float(middle.mean()) >= LETTERING_SHARE
+            and float(middle.any(axis=0).mean()) >= TITLE_COLUMNS)
 
 
 def _scored(match: CardMatch, score: float) -> CardMatch:

@@ -31,8 +31,8 @@ class _Catalog:
 
 
 def _column(seed: int, blank_titles: bool = False, names: list[str] = NAMES):  # type: ignore[no-untyped-def]
-    """Two cascaded columns of the 12 named cards on a table: the photo, the open cards'
-    outlines, and the covered cards (name, outline) whose title bars show."""
+    """Two cascaded columns of the 12 named cards on a table: the photo, the open cards and the
+    covered cards whose title bars show, each as (name, outline)."""
     rng = np.random.default_rng(seed)
     cards = [render_card(random_spec(name, rng, frame="normal"))[:, :, :3].copy() for name in names]
     if blank_titles:
@@ -40,10 +40,10 @@ def _column(seed: int, blank_titles: bool = False, names: list[str] = NAMES):  #
             card[: int(TITLE_BAR * card.shape[0])] = (40, 40, 40)
     sim = PhotoSimConfig(size=(1400, 1050), max_cards=len(cards), scene="columns", hardness=0.0)
     photo = simulate_photo(cards, rng, sim)
-    open_quads = [q for q, v in zip(photo.quads, photo.visible_fraction) if v >= 0.85]
+    opened = [(names[i], q) for q, i, v in zip(photo.quads, photo.card_indices, photo.visible_fraction) if v >= 0.85]
     covered = [(names[i], q) for q, i, v, t in zip(photo.quads, photo.card_indices, photo.visible_fraction,
                                                     photo.title_visible) if v < 0.85 and t >= 0.9]
-    return photo.image, open_quads, covered
+    return photo.image, opened, covered
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,14 @@ def reader() -> TitleReader:
     return TitleReader(NAMES)
 
 
-def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader) -> None:
-    image, open_quads, covered = _column(3)
-    assert len(open_quads) == 2 and len(covered) >= 8
+@pytest.mark.parametrize("lone", [False, True])
+def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader, lone: bool) -> None:
+    """`lone`: only the first column's open card was found, the photo reads as one of a single
+    card (its bands are judged by `reads_as_title` before they are read), and the other column
+    is found beside it: the covered cards are named all the same."""
+    image, opened, covered = _column(3)
+    assert len(opened) == 2 and len(covered) >= 8
+    open_quads = [q for _, q in opened[:1 if lone else 2]]
     answers = covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
     named = []
     for name, quad in covered:
@@ -63,9 +68,11 @@ def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader) -> No
         named += [name] if any(a.match.name == name for a in near) else []
     assert len(named) >= len(covered) - 1, (named, [n for n, _ in covered])
     assert all(not a.printing_known for a in answers)
-    assert {a.match.name for a in answers} <= {n for n, _ in covered}  # never the open card, never a stray
+    unfound = {n for n, _ in opened[1:]} if lone else set()  # the column found beside: its open card by title
+    assert {a.match.name for a in answers} <= {n for n, _ in covered} | unfound  # never an open card found, nor a stray
     sure = [a for a in answers if not a.unsure]
-    assert sure and all(a.match.score >= 0.85 for a in sure)  # a mana symbol may trail as letters ("Bears30u")
+    # a mana symbol may trail as letters ("Bears30u"), more so cut from the column found beside's estimated outline
+    assert sure and all(a.match.score >= (0.8 if lone else 0.85) for a in sure)
 
 
 @pytest.mark.parametrize("blank,names", [
@@ -73,7 +80,8 @@ def test_covered_cards_of_a_column_are_named_by_title(reader: TitleReader) -> No
     (False, [f"Qwpx Zvrk {chr(65 + i)}" for i in range(len(NAMES))]),  # legible, but no name of the catalog
 ])
 def test_strips_with_no_legible_name_give_no_answer(reader: TitleReader, blank: bool, names: list[str]) -> None:
-    image, open_quads, covered = _column(3, blank_titles=blank, names=names)
+    image, opened, covered = _column(3, blank_titles=blank, names=names)
+    open_quads = [q for _, q in opened]
     assert len(open_quads) == 2 and covered
     assert find_title_strips(image, open_quads)  # there are strips to read
     assert covered_cards(image, open_quads, 1.0, reader, _Catalog(), unsure_below=0.6) == []  # type: ignore[arg-type]
@@ -83,8 +91,8 @@ def test_strips_with_no_legible_name_give_no_answer(reader: TitleReader, blank: 
 @pytest.mark.parametrize("lone", [False, True])
 def test_bands_read_as_no_name_end_a_column(reader: TitleReader, monkeypatch: pytest.MonkeyPatch, lone: bool) -> None:
     """Lettering that spells no card (a printed mat, a page) is read a few bands deep, not all the way up."""
-    image, open_quads, covered = _column(3, names=[f"Qwpx Zvrk {chr(65 + i)}" for i in range(len(NAMES))])
-    open_quads = open_quads[:1] if lone else open_quads
+    image, opened, covered = _column(3, names=[f"Qwpx Zvrk {chr(65 + i)}" for i in range(len(NAMES))])
+    open_quads = [q for _, q in opened[:1 if lone else 2]]
     reads: list[int] = []
     real_read = reader.read
     monkeypatch.setattr(reader, "read", lambda text: reads.append(1) or real_read(text))
@@ -169,3 +177,20 @@ def test_the_band_right_above_an_open_card_that_reads_its_own_name_is_its_title(
                             _FixedReader("Lightning Bolt", 0.99), _Catalog(), unsure_below=0.6,  # type: ignore[arg-type]
                             open_names=["Lightning Bolt"])
     assert [np.asarray(a.quad)[0, 1] for a in answers] == [280.0]  # the copy further up stays
+
+
+def test_no_band_above_a_lone_card_on_a_table_is_read(reader: TitleReader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wood grain, ruled and squared paper, cloth and sensor noise above a photo's one card are not
+    lettering (`title_answers.LETTER_SMOOTHING`): a single-card photo pays for no title read there."""
+    reads: list[np.ndarray] = []
+    monkeypatch.setattr(reader, "read", lambda text: reads.append(text) or Reading("", 0.0))
+    grounds = 0
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        card = render_card(random_spec(NAMES[seed % len(NAMES)], rng))[:, :, :3].copy()
+        photo = simulate_photo([card], rng, PhotoSimConfig(size=(1600, 1200), hardness=1.0, finger_chance=0.0))
+        quads = [np.asarray(q, np.float64) for q in photo.quads]
+        grounds += len(find_title_strips(photo.image, quads))
+        covered_cards(photo.image, quads, 1.0, reader, _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert grounds >= 3  # table above the card that the column walk takes for covered cards' bands
+    assert reads == []
