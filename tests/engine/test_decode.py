@@ -8,6 +8,7 @@ import warnings
 import zipfile
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -168,6 +169,23 @@ def test_reduced_jpeg_has_the_pixels_pillow_decodes() -> None:
         assert decoded.scale == 1 / reduction
         assert np.array_equal(decoded.rgb, _pillow_draft(data, reduction))
         assert decoded.rgb.flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("mode,size", [("RGB", (1600, 1200)), ("L", (1200, 900)), ("RGB", (1800, 1200))])
+def test_unreduced_jpeg_has_the_pixels_pillow_decodes(mode: str, size: tuple[int, int]) -> None:
+    """A JPEG no DCT reduction shrinks (a 1600x1200 photo) goes through OpenCV too: Pillow's
+    pixels, grey ones as RGB, and the same area resize where it is over the target."""
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 255, (size[1] // 10, size[0] // 10, 3), dtype=np.uint8)
+    image = Image.fromarray(np.kron(pixels, np.ones((10, 10, 1), np.uint8))).convert(mode)
+    data = _encode(image, "JPEG", quality=85)
+    expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    if max(size) > 1600:
+        expected = cv2.resize(expected, (1600, round(1600 * size[1] / size[0])), interpolation=cv2.INTER_AREA)
+    decoded = decode_image(data)
+    assert decoded.scale == pytest.approx(min(1.0, 1600 / max(size)))
+    assert np.array_equal(decoded.rgb, expected)
+    assert decoded.rgb.flags["C_CONTIGUOUS"]
 
 
 def test_big_jpeg_with_a_trailer_decodes_like_one_without() -> None:
