@@ -6,6 +6,8 @@ The bots and the HTTP API never parse exception text: they switch on `code` and 
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RecognizerError(Exception):
     """Base class: something the caller should answer politely, not crash on."""
@@ -18,6 +20,14 @@ class RecognizerError(Exception):
         super().__init__(detail or self.user_message)
         if user_message is not None:
             self.user_message = user_message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its own user message: an engine process's errors reach the caller whole."""
+        return _rebuilt, (type(self), str(self), self.user_message)
+
+
+def _rebuilt(kind: type[RecognizerError], detail: str, user_message: str) -> RecognizerError:
+    return kind(detail, user_message=user_message)
 
 
 class ImageError(RecognizerError):

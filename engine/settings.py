@@ -35,6 +35,10 @@ class EngineSettings:
     """Engine threads taking photos off the queue, each its own micro-batch end to end. One
     left a two-core box half idle under a burst: a photo's decode, classical detection and
     Python glue run one at a time; two overlap (bench/results/throughput-2026-12-06.txt)."""
+    processes: int = 1
+    """Engine processes, each a whole engine with its own `workers` (`engine/process_pool.py`):
+    2 puts a photo on each core at once where Python's one-thread-at-a-time lock holds two
+    threads back, at the memory of a second engine (the set's large files are shared)."""
     max_batch: int = 16
     """Crops embedded in one model call when requests arrive together."""
     batch_wait_ms: float = 2.0
@@ -46,7 +50,7 @@ class EngineSettings:
         if not 0.0 <= self.unsure_below <= 1.0:
             raise ValueError("unsure_below must be within 0..1")
         for name in ("max_bytes", "max_pixels", "decode_long_side", "decode_min_long_side", "max_cards",
-                     "search_k", "threads", "workers", "max_batch", "max_queue"):
+                     "search_k", "threads", "workers", "processes", "max_batch", "max_queue"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.alternatives < 0 or self.batch_wait_ms < 0:

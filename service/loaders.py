@@ -39,7 +39,13 @@ class LocalLoader:
             log.warning("no artifact set at %s: building the demo catalog (generated cards, to try "
                         "cardsight out; not for real users)", self.artifacts)
             self.artifacts = ensure_demo_artifacts(self.artifacts)
-        engine = Recognizer.load(self.artifacts, self.engine_settings)
+        processes = getattr(self.engine_settings, "processes", 1)  # None: the engine's defaults
+        if processes > 1:
+            from engine.process_pool import ProcessRecognizer
+
+            engine: AsyncRecognizer = ProcessRecognizer(self.artifacts, self.engine_settings, processes)
+        else:
+            engine = Recognizer.load(self.artifacts, self.engine_settings)
         self._loaded_once = True
         return engine
 
