@@ -135,3 +135,14 @@ class ProcessRecognizer:
         with self._lock:
             pool = self._pool
         pool.shutdown(wait=True)
+
+
+def load_engine(root: Path, settings: EngineSettings | None = None) -> Any:
+    """The engine for `root` as `settings` ask: a `ProcessRecognizer` for `processes` above 1,
+    else a `Recognizer` in this process (both `engine.protocol.AsyncRecognizer`)."""
+    settings = settings or EngineSettings()
+    if settings.processes > 1:
+        return ProcessRecognizer(root, settings, settings.processes)
+    from engine.recognizer import Recognizer
+
+    return Recognizer.load(root, settings)

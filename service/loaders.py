@@ -31,7 +31,7 @@ class LocalLoader:
         self._loaded_once = False
 
     def __call__(self) -> AsyncRecognizer:
-        from engine.recognizer import Recognizer
+        from engine.process_pool import load_engine
 
         if not self._loaded_once and _never_published(self.artifacts):
             from training.demo import ensure_demo_artifacts
@@ -39,13 +39,7 @@ class LocalLoader:
             log.warning("no artifact set at %s: building the demo catalog (generated cards, to try "
                         "cardsight out; not for real users)", self.artifacts)
             self.artifacts = ensure_demo_artifacts(self.artifacts)
-        processes = getattr(self.engine_settings, "processes", 1)  # None: the engine's defaults
-        if processes > 1:
-            from engine.process_pool import ProcessRecognizer
-
-            engine: AsyncRecognizer = ProcessRecognizer(self.artifacts, self.engine_settings, processes)
-        else:
-            engine = Recognizer.load(self.artifacts, self.engine_settings)
+        engine: AsyncRecognizer = load_engine(self.artifacts, self.engine_settings)
         self._loaded_once = True
         return engine
 

@@ -76,10 +76,11 @@ async def _run(args: argparse.Namespace) -> int:
             log.warning("engine at %s not answering yet (%s); the bots will retry per photo",
                         args.engine_url, exc)
     else:
-        from engine.recognizer import Recognizer
+        from engine.process_pool import load_engine
         from engine.settings import EngineSettings
 
-        engine = Recognizer.load(settings=load_section("engine", EngineSettings, artifacts=args.artifacts))
+        engine_settings = load_section("engine", EngineSettings, artifacts=args.artifacts)
+        engine = load_engine(Path(engine_settings.artifacts), engine_settings)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
