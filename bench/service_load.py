@@ -7,8 +7,8 @@ afterwards; ``--url`` drives an already running server instead. Photos are the r
 ``--photos`` when present, else generated table scenes; ``--simulated N`` sends N simulated
 single-card 1600×1200 photos of the real scans instead (the issue-25 throughput case).
 ``--baseline DIR`` also starts a server from another checkout (a `git worktree` of the previous
-commit) on the same artifacts and runs each level against both in turn, so the shared machine's
-phases hit both alike. Each level runs for ``--duration`` seconds after a short warm-up. Run:
+commit, or this one with other ``--baseline-settings``) on the same artifacts and runs each level
+against both in turn, so the shared machine's phases hit both alike. Each level runs for ``--duration`` seconds after a short warm-up. Run:
 
     .venv/bin/python -m bench.service_load [--artifacts var/artifacts] [--simulated 40] [--baseline ../prev]
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import os
 import platform
 import signal
@@ -132,9 +133,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(checkout: Path, artifacts: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`cardsight serve` of the code in `checkout` (this repository, or a baseline's)."""
-    env = {**os.environ, "CARDSIGHT_SERVICE_ACCESS_LOG": "false", "PYTHONPATH": str(checkout)}
+def start_server(checkout: Path, artifacts: Path, port: int, log_path: Path,
+                 engine_settings: dict[str, object] | None = None) -> subprocess.Popen[bytes]:
+    """`cardsight serve` of the code in `checkout` (this repository, or a baseline's), with
+    `engine_settings` as `CARDSIGHT_ENGINE_*` variables."""
+    env = {**os.environ, "CARDSIGHT_SERVICE_ACCESS_LOG": "false", "PYTHONPATH": str(checkout),
+           **{f"CARDSIGHT_ENGINE_{key.upper()}": str(value) for key, value in (engine_settings or {}).items()}}
     env.pop("CARDSIGHT_API_TOKEN", None)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
@@ -182,9 +186,10 @@ async def main_async(args: argparse.Namespace) -> int:
             servers[name] = f"http://127.0.0.1:{port}"
             print(f"# {name}: {git_head(checkout)}")
             artifacts = args.baseline_artifacts if name == "baseline" and args.baseline_artifacts else args.artifacts
-            print(f"# {name} serves {artifacts}")
+            engine_settings = json.loads(args.baseline_settings if name == "baseline" else args.settings)
+            print(f"# {name} serves {artifacts}" + (f" with engine settings {engine_settings}" if engine_settings else ""))
             started.append(start_server(checkout, artifacts, port,
-                                        REPO / "bench" / "out" / f"service_load_{name}.log"))
+                                        REPO / "bench" / "out" / f"service_load_{name}.log", engine_settings))
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     try:
         timeout = aiohttp.ClientTimeout(total=120)
@@ -227,6 +232,9 @@ def main() -> int:
     parser.add_argument("--baseline-artifacts", type=Path,
                         help="the baseline's own artifact set, where the change is in the set (int8 beside float32); "
                              "default: --artifacts")
+    parser.add_argument("--settings", default="{}",
+                        help='JSON of engine settings for this checkout\'s server, e.g. \'{"processes": 2}\'')
+    parser.add_argument("--baseline-settings", default="{}", help="the same for the baseline's server")
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64])
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per level")
