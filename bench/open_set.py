@@ -36,7 +36,7 @@ from bench.paths import REPO, SHARED, shared_help
 from engine.errors import RecognizerError
 from engine.recognizer import Candidates, Recognizer
 from engine.runtime import configure
-from engine.art_edges import edge_agreement
+from engine.art_edges import edge_agreement, edge_lead
 from engine.verify import art_agreement, crop_lab
 from training.cardgen import generate_gallery
 from training.evaluate import VISIBLE_ENOUGH, EvalResult, evaluate, simulated_queries
@@ -164,7 +164,8 @@ def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int =
     rows = np.arange(min(40, recognizer.searcher.size))
     edges = recognizer.edges
     costs: dict[str, list[float]] = {"embed": [], "colour-layout re-rank (40)": [], "art agreement": [],
-                                     "art edges": [], "title read (when it can decide)": []}
+                                     "art edges": [], "edge lead (4 rivals)": [],
+                                     "title read (when it can decide)": []}
     for card in found:
         crop = card.crop
         for _ in range(repeats):
@@ -178,6 +179,8 @@ def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int =
             t3 = time.perf_counter()
             edge_agreement(crop, edges.edge_map(0)) if edges is not None else None
             t4 = time.perf_counter()
+            edge_lead(crop, edges.edge_map(0), [edges.edge_map(r) for r in range(1, 5)]) if edges is not None else None
+            t4b = time.perf_counter()
             card.titles_read.clear()
             recognizer.title_vote(card)
             t5 = time.perf_counter()
@@ -185,7 +188,8 @@ def signal_costs(recognizer: Recognizer, found: list[Candidates], repeats: int =
             costs["colour-layout re-rank (40)"].append(t2 - t1)
             costs["art agreement"].append(t3 - t2)
             costs["art edges"].append(t4 - t3)
-            costs["title read (when it can decide)"].append(t5 - t4)
+            costs["edge lead (4 rivals)"].append(t4b - t4)
+            costs["title read (when it can decide)"].append(t5 - t4b)
     return {k: 1e3 * float(np.median(v)) for k, v in costs.items()}
 
 
@@ -267,7 +271,7 @@ def main() -> int:
     recognizer = Recognizer.load(args.work / "artifacts")
     cal = recognizer.calibrator
     print(f"# calibrator: w_top {cal.w_top:.2f}, w_margin {cal.w_margin:.2f}, w_art {cal.w_art:.2f}, "
-          f"w_title {cal.w_title:.2f}, w_edges {cal.w_edges:.2f}, "
+          f"w_title {cal.w_title:.2f}, w_edges {cal.w_edges:.2f}, w_edge_lead {cal.w_edge_lead:.2f}, "
           f"bias {cal.bias:.2f}, card floor {cal.card_floor}, absent share {cal.absent_share}, "
           f"fitted on {cal.fitted_on}, ECE {cal.expected_calibration_error}")
     threshold = recognizer.settings.unsure_below

@@ -1,6 +1,6 @@
 """Turns match scores into a confidence that means what it says.
 
-Four signals predict whether the top answer is right: how close the best match is (`top`),
+Six signals predict whether the top answer is right: how close the best match is (`top`),
 how far ahead it is of the best match with a *different name* (`margin`; other printings of
 the same card don't count against it), how well the crop's art box agrees with the top
 reference's (`art`, engine/verify.py: the embedding and the whole-card layout also reward a
@@ -8,12 +8,15 @@ shared frame, so a card missing from the gallery can look close to one of its ne
 whether the printed title reads as the top name (`title`, engine/title_read.py: +1 it does,
 −1 it reads as something else, 0 nothing legible or not read), and how well the edges the art
 draws line up with the top reference's (`edges`, engine/art_edges.py: two arts of one palette
-and composition agree in colour but not in what they draw).
+and composition agree in colour but not in what they draw), and how far that edge agreement is
+ahead of the next names' matches' (`edge_lead`: blur and darkness lower every agreement, the
+right card's stays ahead of its rivals').
 A logistic model over them is fitted on simulated photos whose answers are known
 (`training.calibration`), including photos of cards that are *not* in the index, so that the
 confidence is the probability that the name is right whatever was photographed; its weights
 are non-negative so that confidence never falls when the evidence improves. Sets calibrated
-before the art, title or edge checks have `w_art`, `w_title` or `w_edges` 0 and read as before.
+before the art, title or edge checks or the edge lead have `w_art`, `w_title`, `w_edges` or
+`w_edge_lead` 0 and read as before.
 
 `card_floor` is the top score below which a detection is not taken for a Magic card at all
 ("no card found" rather than a name): only 0.5% of right answers score lower, and most crops of
@@ -36,6 +39,7 @@ class Calibrator:
     w_art: float = 0.0
     w_title: float = 0.0
     w_edges: float = 0.0
+    w_edge_lead: float = 0.0
     fitted_on: int = 0
     expected_calibration_error: float | None = None
     same_card_threshold: float | None = None
@@ -49,27 +53,28 @@ class Calibrator:
     index only, before open-set calibration)."""
 
     def __post_init__(self) -> None:
-        weights = (self.w_top, self.w_margin, self.w_art, self.w_title, self.w_edges)
+        weights = (self.w_top, self.w_margin, self.w_art, self.w_title, self.w_edges, self.w_edge_lead)
         if not all(math.isfinite(v) for v in (*weights, self.bias)):
             raise ValueError("calibration weights and bias must be finite numbers")
         if min(weights) < 0:
             raise ValueError("calibration weights must be non-negative (monotone confidence)")
 
     def confidence(self, top: float, margin: float, art: float = 0.0, title: float = 0.0,
-                   edges: float = 0.0) -> float:
+                   edges: float = 0.0, edge_lead: float = 0.0) -> float:
         z = (self.w_top * top + self.w_margin * margin + self.w_art * art + self.w_title * title
-             + self.w_edges * edges + self.bias)
+             + self.w_edges * edges + self.w_edge_lead * edge_lead + self.bias)
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def title_can_decide(self, top: float, margin: float, art: float, threshold: float, edges: float = 0.0) -> bool:
+    def title_can_decide(self, top: float, margin: float, art: float, threshold: float, edges: float = 0.0,
+                         edge_lead: float = 0.0) -> bool:
         """Whether reading the title could move this answer across `threshold` (sure / not sure).
 
         The title check costs ~10 ms a card; where the other evidence leaves the answer sure or
         unsure whatever the title says, it is not read and counts as 0."""
         if self.w_title == 0:
             return False
-        return (self.confidence(top, margin, art, -1.0, edges) < threshold
-                <= self.confidence(top, margin, art, 1.0, edges))
+        return (self.confidence(top, margin, art, -1.0, edges, edge_lead) < threshold
+                <= self.confidence(top, margin, art, 1.0, edges, edge_lead))
 
     def looks_like_a_card(self, top: float) -> bool:
         """Whether a detection whose best match scores `top` is a Magic card at all."""

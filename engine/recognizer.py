@@ -341,6 +341,10 @@ class Recognizer:
         """The edge check's vote (`engine.stages.EdgeCheck`); 0 for sets without edge maps."""
         return self._vote("edges", found)
 
+    def edge_lead(self, found: Candidates) -> float:
+        """The edge lead (`engine.stages.EdgeLead`); 0 for sets without edge maps."""
+        return self._vote("edge_lead", found)
+
     def title_vote(self, found: Candidates) -> float:
         """The title check's vote (`engine.stages.TitleCheck`); 0 where titles are not read."""
         return self._vote("title", found)
@@ -349,11 +353,13 @@ class Recognizer:
         verifier = self.verifiers.get(name)
         return verifier.vote(found) if verifier is not None else 0.0
 
-    def evidence(self, found: Candidates) -> tuple[float, float, float, float, float]:
-        """(top score, margin over another name, art agreement, title vote, edge agreement): what
-        the calibrator weighs (calibration reads every title; `answer` only those that can decide)."""
+    def evidence(self, found: Candidates) -> tuple[float, float, float, float, float, float]:
+        """(top score, margin over another name, art agreement, title vote, edge agreement, edge
+        lead): what the calibrator weighs (calibration reads every title; `answer` only those that
+        can decide)."""
         top_score, margin = evidence(found.matches)
-        return top_score, margin, self.art_agreement(found), self.title_vote(found), self.edge_agreement(found)
+        return (top_score, margin, self.art_agreement(found), self.title_vote(found), self.edge_agreement(found),
+                self.edge_lead(found))
 
     def answer(self, found: Candidates, *, check_title: bool = True) -> CardAnswer | None:
         """The card's answer, or None where it is no card; `check_title`: read its title where
@@ -366,10 +372,11 @@ class Recognizer:
             return None  # before the art check: its 0.3 ms would be spent on no card
         art = self.art_agreement(found)
         edges = self.edge_agreement(found) if self.calibrator.w_edges > 0 else 0.0
+        lead = self.edge_lead(found) if self.calibrator.w_edge_lead > 0 else 0.0
         title = 0.0
-        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below, edges):
+        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below, edges, lead):
             title = self.title_vote(found) if check_title else -1.0
-        confidence = self.calibrator.confidence(top_score, margin, art, title, edges)
+        confidence = self.calibrator.confidence(top_score, margin, art, title, edges, lead)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(

@@ -2,8 +2,8 @@
 
 A re-ranker reorders each crop's gallery shortlist (the colour layout, engine/colour_layout.py);
 a verifier votes on whether a crop is its top match, for the calibrator to weigh (the art
-check, engine/verify.py, the edge check, engine/art_edges.py, and the title check,
-engine/title_read.py). The recognizer holds
+check, engine/verify.py, the edge check and the edge lead, engine/art_edges.py, and the title
+check, engine/title_read.py). The recognizer holds
 them as lists, builds them from what the artifact set and settings provide (`of_set`), and
 names them in its info; the next check is one more class here and one more entry there.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from engine.art_edges import ArtEdges, edge_agreement
+from engine.art_edges import RIVAL_NAMES, ArtEdges, edge_agreement, edge_lead
 from engine.colour_layout import ColourLayouts
 from engine.title_read import TitleReader, agreement, title_vote, warp_strip
 from engine.verify import art_agreement, crop_lab, half_turned
@@ -37,7 +37,7 @@ class Reranker(Protocol):
 
 class Verifier(Protocol):
     name: str
-    """The calibrator's input it feeds: "art", "edges" or "title"."""
+    """The calibrator's input it feeds: "art", "edges", "edge_lead" or "title"."""
 
     def vote(self, found: Candidates) -> float:
         """Evidence that the crop is its top match, −1…1; 0 is no opinion."""
@@ -69,6 +69,35 @@ class EdgeCheck:
         if not found.rows:
             return 0.0
         return edge_agreement(found.crop, self._edges.edge_map(found.rows[0]))
+
+
+class EdgeLead:
+    """`engine.art_edges.edge_lead`: the crop's edge agreement with its top match ahead of the
+    best with the next `RIVAL_NAMES` names' matches (other printings of the top name are no
+    rivals)."""
+
+    name = "edge_lead"
+
+    def __init__(self, edges: ArtEdges) -> None:
+        self._edges = edges
+
+    def vote(self, found: Candidates) -> float:
+        if not found.rows:
+            return 0.0
+        return edge_lead(found.crop, self._edges.edge_map(found.rows[0]),
+                         [self._edges.edge_map(row) for row in rival_rows(found)])
+
+
+def rival_rows(found: Candidates, count: int = RIVAL_NAMES) -> list[int]:
+    """Gallery rows of the best match of each of the `count` names ranked after the top name."""
+    seen, rows = {found.matches[0].name}, []
+    for match, row in zip(found.matches, found.rows):
+        if match.name not in seen:
+            seen.add(match.name)
+            rows.append(row)
+            if len(rows) == count:
+                break
+    return rows
 
 
 class TitleCheck:
@@ -105,6 +134,7 @@ def of_set(layouts: ColourLayouts | None, titles: TitleReader | None,
         verifiers.append(ArtCheck(layouts))
     if edges is not None:
         verifiers.append(EdgeCheck(edges))
+        verifiers.append(EdgeLead(edges))
     if titles is not None:
         verifiers.append(TitleCheck(titles, layouts))
     return rerankers, {v.name: v for v in verifiers}

@@ -48,7 +48,7 @@ floor at 0.5% of right answers let 5% of non-card crops through, at 1% of *all* 
 crops (absent ones included) 44%: below the right answers' range a name is as good as never
 right, so saying "no card" there loses next to nothing."""
 
-FEATURES = ("top", "margin", "art", "title", "edges")
+FEATURES = ("top", "margin", "art", "title", "edges", "edge_lead")
 """Columns of the evidence, in order (`Recognizer.evidence`)."""
 
 PROVISIONAL = Calibrator(w_top=10.0, w_margin=40.0, bias=-7.0)
@@ -61,8 +61,8 @@ printed title as the paper card, only the rules text differs."""
 
 @dataclass(frozen=True)
 class Samples:
-    """Evidence of answered cards: (N, 5) features, whether the top name is right, and whether
-    the photographed card's name was absent from the index as read."""
+    """Evidence of answered cards: (N, 6) features (`FEATURES`), whether the top name is right,
+    and whether the photographed card's name was absent from the index as read."""
 
     features: np.ndarray
     right: np.ndarray
@@ -206,6 +206,7 @@ def _logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> 
             cal = Calibrator(
                 w_top=fitted.get("top", 0.0), w_margin=fitted.get("margin", 0.0), w_art=fitted.get("art", 0.0),
                 w_title=fitted.get("title", 0.0), w_edges=fitted.get("edges", 0.0),
+                w_edge_lead=fitted.get("edge_lead", 0.0),
                 bias=float(model.intercept_[0]), fitted_on=int(len(labels)),
             )
             conf = np.array([cal.confidence(*row) for row in features])

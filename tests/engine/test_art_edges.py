@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.art_edges import FILE, SHAPE, ArtEdges, edge_agreement, edge_map
+from engine.art_edges import FILE, SHAPE, ArtEdges, edge_agreement, edge_agreements, edge_lead, edge_map
 from engine.colour_layout import layout, signatures
 from engine.errors import ArtifactError
 from engine.verify import art_agreement, crop_lab
@@ -54,6 +54,33 @@ def test_edges_tell_apart_art_the_colour_layout_cannot() -> None:
     other = [edge_agreement(c, edge_map(reference)) for c in others]
     assert min(same) > 0.7
     assert min(same) - max(other) > 0.3
+
+
+def degraded(image: np.ndarray, seed: int) -> np.ndarray:
+    """`photographed`, then blurred hard and darkened: every edge agreement drops."""
+    crop = cv2.GaussianBlur(photographed(image, seed), (0, 0), 3.0).astype(np.float32) * 0.5
+    return np.clip(crop, 0, 255).astype(np.uint8)
+
+
+def test_the_edge_lead_tells_a_degraded_card_in_the_gallery_from_an_absent_look_alike() -> None:
+    """A degraded photo of the top match and a photo of its absent look-alike both agree only
+    middling with the top's map; ahead of the next names' maps only the right card stays."""
+    reference = card(101)
+    rivals = [edge_map(card(s)) for s in (202, 303)]
+    right = [degraded(reference, s) for s in range(4)]
+    absent = [degraded(twin(reference, 5 + s), s) for s in range(4)]
+    right_lead = [edge_lead(c, edge_map(reference), rivals) for c in right]
+    absent_lead = [edge_lead(c, edge_map(reference), rivals) for c in absent]
+    assert min(right_lead) - max(absent_lead) > 0.2
+    assert max(absent_lead) < 0.15
+
+
+def test_the_edge_lead_is_the_top_agreement_less_the_best_rival_and_0_without_rivals() -> None:
+    crop, maps = photographed(card(7), 2), [edge_map(card(s)) for s in (7, 8, 9)]
+    agreements = edge_agreements(crop, maps)
+    assert agreements == pytest.approx([edge_agreement(crop, m) for m in maps], abs=1e-6)
+    assert edge_lead(crop, maps[0], maps[1:]) == pytest.approx(agreements[0] - max(agreements[1:]), abs=1e-6)
+    assert edge_lead(crop, maps[0], []) == 0.0
 
 
 def test_a_card_turned_half_way_agrees_as_well() -> None:

@@ -15,8 +15,9 @@ from PIL import Image
 from engine.detect import DetectedCard
 from engine.errors import EngineBusy, ImageError, RequestTimeout
 from engine.calibrate import Calibrator
-from engine.recognizer import TITLE_CHECKED_CARDS, Recognizer, evidence
+from engine.recognizer import TITLE_CHECKED_CARDS, Candidates, Recognizer, evidence
 from engine.settings import EngineSettings
+from engine.stages import rival_rows
 from engine.types import CardMatch, Identification
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
@@ -234,8 +235,8 @@ def test_photos_of_many_cards_answer_without_the_title_check(
     weighed: list[float] = []
     confidence = Calibrator.confidence
     monkeypatch.setattr(Calibrator, "confidence",
-                        lambda self, top, margin, art=0.0, title=0.0, edges=0.0:
-                        weighed.append(title) or confidence(self, top, margin, art, title, edges))
+                        lambda self, top, margin, art=0.0, title=0.0, edges=0.0, edge_lead=0.0:
+                        weighed.append(title) or confidence(self, top, margin, art, title, edges, edge_lead))
     answers = recognizer.identify(png(np.zeros((200, 560, 3), np.uint8))).cards
     assert [a.match.name for a in answers] == [item.entry.name] * count
     assert len(read) == (count if checked else 0)
@@ -248,7 +249,7 @@ def test_info_keys(recognizer: Recognizer) -> None:
     info = recognizer.info()
     assert set(info) == {"model_version", "index_version", "created_at", "gallery_size", "index_kind",
                          "colour_layout", "queue_depth", "catalog", "demo", "stages"}
-    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "edges", "title"]}
+    assert info["stages"] == {"rerankers": ["colour_layout"], "verifiers": ["art", "edges", "edge_lead", "title"]}
     assert info["catalog"] == "catalog of 24 cards" and info["demo"] is False
     assert info["gallery_size"] == recognizer.catalog.size == 24
     assert info["index_kind"] == "flat"
@@ -270,6 +271,15 @@ async def test_lookup_and_card_async(recognizer: Recognizer, demo_photos: list[t
 def match(name: str, score: float) -> CardMatch:
     return CardMatch(card_id=name + str(score), name=name, set="s", set_name=None, collector_number="1",
                      scryfall_uri="u", image_uri=None, score=score)
+
+
+def test_the_edge_lead_compares_the_next_names_not_other_printings_of_the_top_one() -> None:
+    found = Candidates(quad=((0, 0), (1, 0), (1, 1), (0, 1)), whole_frame=False, crop=np.zeros((4, 4, 3), np.uint8),
+                       matches=[match("Bolt", 0.9), match("Bolt", 0.88), match("Helix", 0.6), match("Helix", 0.5),
+                                match("Shock", 0.4), match("Blaze", 0.3)], rows=(5, 6, 7, 8, 9, 10))
+    assert rival_rows(found, count=2) == [7, 9]
+    assert rival_rows(found) == [7, 9, 10]  # fewer names than RIVAL_NAMES: those there are
+    assert rival_rows(dataclasses.replace(found, matches=found.matches[:2], rows=(5, 6))) == []
 
 
 def test_evidence_margin_ignores_other_printings_of_the_top_name() -> None:

@@ -255,7 +255,7 @@ def test_a_calibration_saved_before_the_art_check_loads_and_reads_as_before(tmp_
         '{"w_top": 10.0, "w_margin": 40.0, "bias": -7.0, "fitted_on": 3, "expected_calibration_error": null,'
         ' "same_card_threshold": 0.7}', encoding="utf-8")
     cal = Calibrator.load(tmp_path / "calibration.json")
-    assert cal.w_art == 0.0 and cal.w_edges == 0.0 and cal.card_floor is None
+    assert cal.w_art == 0.0 and cal.w_edges == 0.0 and cal.w_edge_lead == 0.0 and cal.card_floor is None
     assert cal.confidence(0.8, 0.1, art=0.9) == pytest.approx(cal.confidence(0.8, 0.1))
     assert cal.confidence(0.8, 0.1) == pytest.approx(1 / (1 + math.exp(-(8.0 + 4.0 - 7.0))))
 
@@ -266,3 +266,20 @@ def test_confidence_is_monotone_in_art() -> None:
     assert all(b > a for a, b in zip(values, values[1:]))
     with pytest.raises(ValueError, match="weights"):
         Calibrator(w_top=1.0, w_margin=1.0, bias=0.0, w_art=-0.5)
+
+
+def test_the_edge_lead_is_fitted_from_the_sixth_column_and_raises_confidence() -> None:
+    """Right answers lead their rivals' edge maps, absent cards don't: the fit must weigh the
+    column `FEATURES` names "edge_lead", not drop it or read it as another signal."""
+    from training.calibration import FEATURES
+
+    rng = np.random.default_rng(6)
+    n = 600
+    right = rng.random(n) < 0.5
+    features = np.zeros((n, len(FEATURES)))
+    features[:, 0] = rng.uniform(0.4, 0.6, n)  # top and margin alike for both: only the lead tells
+    features[:, 1] = rng.uniform(0.0, 0.1, n)
+    features[:, FEATURES.index("edge_lead")] = np.where(right, rng.normal(0.45, 0.15, n), rng.normal(-0.07, 0.1, n))
+    cal = fit(features, right, ~right, absent_share=0.5)
+    assert FEATURES[-1] == "edge_lead" and cal.w_edge_lead > 5.0
+    assert cal.confidence(0.5, 0.05, edge_lead=0.45) > 0.9 > 0.1 > cal.confidence(0.5, 0.05, edge_lead=-0.07)
