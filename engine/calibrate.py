@@ -51,6 +51,9 @@ class Calibrator:
     absent_share: float | None = None
     """Weight of photos of cards absent from the index in the fit (None: fitted on cards in the
     index only, before open-set calibration)."""
+    outline_retry: bool = False
+    """Whether answers not sure get a second look through outlines rebuilt from the card's shape
+    (`engine.outline_retry`): the fit saw it on its unsure samples, so serving does it too."""
 
     def __post_init__(self) -> None:
         weights = (self.w_top, self.w_margin, self.w_art, self.w_title, self.w_edges, self.w_edge_lead)

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -33,7 +33,8 @@ from engine.detect import DetectedCard, Detector
 from engine.embed import Embedder
 from engine.errors import EngineBusy, RecognizerError, RequestTimeout
 from engine.explain import agreement_map, overlay, png
-from engine.quad import quad_iou
+from engine.outline_retry import completed
+from engine.quad import quad_iou, warp_quad
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
@@ -53,7 +54,9 @@ TITLE_CHECKED_CARDS = 12
 15-30 ms a card on two cores, was most of a 40-card photo's second. A binder page (9) keeps it.
 Names are the same either way. An answer the title could have made sure is left not sure (its
 vote counted as against), so skipping the read never makes an answer sure that the check would
-have left unsure: the title is what guards against a confident name for a card not indexed."""
+have left unsure: the title is what guards against a confident name for a card not indexed.
+The second look at unsure answers (`retry_outline`: four more crops embedded a card) is limited
+the same way."""
 
 
 @dataclass
@@ -304,7 +307,8 @@ class Recognizer:
                 continue
             cards = next(by_photo)
             check_titles = len(cards) <= TITLE_CHECKED_CARDS
-            answers = [a for c in cards if (a := self.answer(c, check_title=check_titles)) is not None]
+            answers = [a for c in cards
+                       if (a := self.answer(c, check_title=check_titles, retry=check_titles)) is not None]
             titles_started = time.perf_counter()
             answers += self.covered_answers(p, answers)
             titles_ms = {"titles": (time.perf_counter() - titles_started) * 1e3}
@@ -361,10 +365,39 @@ class Recognizer:
         return (top_score, margin, self.art_agreement(found), self.title_vote(found), self.edge_agreement(found),
                 self.edge_lead(found))
 
-    def answer(self, found: Candidates, *, check_title: bool = True) -> CardAnswer | None:
+    def retry_outline(self, found: Candidates,
+                      drop: Callable[[Candidates], Candidates] | None = None) -> Candidates:
+        """`found` read through the outlines `engine.outline_retry.completed` rebuilds from the
+        card's shape, where one of them has a better best match *for the same top name*; else
+        `found` itself. The answer keeps the detected quad. `drop`: applied to each new ranking
+        before the comparison (calibration's "index without this name")."""
+        if found.whole_frame or found.source is None or found.source_quad is None or not found.matches:
+            return found
+        quads = completed(found.source_quad)
+        crops = [warp_quad(found.source, q, self.embedder.input_size) for q in quads]
+        scores, rows, _ = self._rank(crops)
+        best = found
+        for quad, crop, row_scores, row_ids in zip(quads, crops, scores, rows):
+            again = self._candidates(found.quad, row_scores, row_ids, False, crop, found.source, quad)
+            again = drop(again) if drop is not None else again
+            if (again.matches and again.matches[0].name == found.matches[0].name
+                    and again.matches[0].score > best.matches[0].score):
+                best = again
+        return best
+
+    def answer(self, found: Candidates, *, check_title: bool = True, retry: bool = True) -> CardAnswer | None:
         """The card's answer, or None where it is no card; `check_title`: read its title where
         that could decide between sure and not sure, else count it as against (see
-        `TITLE_CHECKED_CARDS`)."""
+        `TITLE_CHECKED_CARDS`); `retry`: an answer not sure gets a second look through outlines
+        rebuilt from the card's shape (`retry_outline`) where the set's calibration was fitted so."""
+        answer = self._answer(found, check_title)
+        if (retry and answer is not None and answer.unsure and self.calibrator.outline_retry):
+            retried = self.retry_outline(found)
+            if retried is not found:
+                return self._answer(retried, check_title) or answer
+        return answer
+
+    def _answer(self, found: Candidates, check_title: bool) -> CardAnswer | None:
         if not found.matches:
             return None
         top_score, margin = evidence(found.matches)

@@ -73,17 +73,30 @@ class Samples:
                        np.concatenate([self.absent, other.absent]))
 
 
-def _samples(recognizer: Recognizer, found: Sequence[Candidates], right: Sequence[bool], absent: bool) -> Samples:
-    rows = [recognizer.evidence(c) for c in found]
+@dataclass(frozen=True)
+class Case:
+    """One answered card of the calibration photos: its candidates as read (without its name
+    where `left_out` names the card dropped from the ranking), whether the top name is right, and
+    whether the photographed card is absent from the index as read."""
+
+    found: Candidates
+    right: bool
+    absent: bool
+    left_out: str | None = None
+
+
+def evidence_of(recognizer: Recognizer, cases: Sequence[Case]) -> Samples:
+    """The cases' evidence (`Recognizer.evidence`), one row each, in order."""
+    rows = [recognizer.evidence(c.found) for c in cases]
     features = _widen(np.asarray(rows, np.float64)) if rows else np.zeros((0, len(FEATURES)))
-    return Samples(features, np.asarray(right, bool), np.full(len(found), absent))
+    return Samples(features, np.array([c.right for c in cases], bool), np.array([c.absent for c in cases], bool))
 
 
-def collect_evidence(
+def collect_cases(
     recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
     progress: bool = True,
-) -> Samples:
-    """Evidence of each card the engine answered, in the index and (read without its name) not.
+) -> list[Case]:
+    """Each card the engine answered, in the index and (read without its name) not.
 
     The photos and the matching of true cards to detections are the evaluation's own, so the
     fit sees exactly what `cardsight eval` measures. Cards in photos of several cards are
@@ -103,12 +116,40 @@ def collect_evidence(
                                                        cards_per_photo=MULTI_CARDS),
                          total=cfg.multi_card_photos, progress=progress)
         answered += [o for o in multi.outcomes if o.found is not None and o.truth.visible >= VISIBLE_ENOUGH]
-    present = _samples(recognizer, [o.found for o in answered], [o.name_rank() == 1 for o in answered], absent=False)
-    left_out = [c for o in answered if (c := without_card(o.found, o.truth.name)).matches]
-    samples = present + _samples(recognizer, left_out, [False] * len(left_out), absent=True)
+    cases = [Case(o.found, o.name_rank() == 1, False) for o in answered]
+    cases += [Case(c, False, True, o.truth.name) for o in answered if (c := without_card(o.found, o.truth.name)).matches]
     if cfg.generated_photos:
-        samples = samples + _generated_evidence(recognizer, items, cfg, sim, progress)
-    return samples
+        cases += _generated_cases(recognizer, items, cfg, sim, progress)
+    return cases
+
+
+def collect_evidence(
+    recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
+    progress: bool = True,
+) -> Samples:
+    """Evidence of each card the engine answered (`collect_cases`)."""
+    return evidence_of(recognizer, collect_cases(recognizer, items, cfg, progress=progress))
+
+
+def second_look(recognizer: Recognizer, cases: Sequence[Case], samples: Samples, cal: Calibrator,
+                threshold: float) -> Samples:
+    """`samples` with the evidence of each case `cal` answers not sure (as serving weighs it:
+    the title only where it can decide) read again through `Recognizer.retry_outline`, as
+    serving gives such answers a second look; the others unchanged."""
+    features = samples.features.copy()
+    for i, case in enumerate(cases):
+        top, margin, art, title, edges, lead = features[i]
+        if not cal.looks_like_a_card(top):
+            continue  # answered "no card": nothing to look at again
+        if not cal.title_can_decide(top, margin, art, threshold, edges, lead):
+            title = 0.0
+        if cal.confidence(top, margin, art, title, edges, lead) >= threshold:
+            continue
+        name = case.left_out
+        retried = recognizer.retry_outline(case.found, (lambda c: without_card(c, name)) if name else None)
+        if retried is not case.found:
+            features[i] = recognizer.evidence(retried)
+    return Samples(features, samples.right, samples.absent)
 
 
 def without_card(found: Candidates, name: str) -> Candidates:
@@ -121,8 +162,8 @@ def without_card(found: Candidates, name: str) -> Candidates:
     return found.without_name(paper).without_name(ALCHEMY + paper)
 
 
-def _generated_evidence(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig,
-                        sim: PhotoSimConfig, progress: bool) -> Samples:
+def _generated_cases(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig,
+                     sim: PhotoSimConfig, progress: bool) -> list[Case]:
     """Photos of generated cards: a frame and art no gallery holds (names drawn by the generator;
     one that happens to be in the gallery counts as present, answered right or wrong)."""
     from training.cardgen import generate_gallery  # rendering fonts and art: only when asked
@@ -134,11 +175,7 @@ def _generated_evidence(recognizer: Recognizer, items: Sequence[GalleryItem], cf
         result = evaluate(recognizer, simulated_queries(generated, cfg.generated_photos, seed=cfg.seed + 3, sim=sim),
                           total=cfg.generated_photos, progress=progress)
     answered = [o for o in result.outcomes if o.found is not None]
-    out = Samples(np.zeros((0, len(FEATURES))), np.zeros(0, bool), np.zeros(0, bool))
-    for absent in (True, False):
-        group = [o for o in answered if (o.truth.name not in names) == absent]
-        out = out + _samples(recognizer, [o.found for o in group], [o.name_rank() == 1 for o in group], absent)
-    return out
+    return [Case(o.found, o.name_rank() == 1, o.truth.name not in names) for o in answered]
 
 
 def fit(features: np.ndarray, labels: np.ndarray, absent: np.ndarray | None = None,
@@ -237,8 +274,13 @@ def _prior(labels: np.ndarray) -> Calibrator:
 
 def calibrate_set(set_dir: Path, items: Sequence[GalleryItem], cfg: CalibrationConfig,
                   recognizer: Recognizer, *, progress: bool = True) -> Calibrator:
-    samples = collect_evidence(recognizer, items, cfg, progress=progress)
+    cases = collect_cases(recognizer, items, cfg, progress=progress)
+    samples = evidence_of(recognizer, cases)
     cal = fit(samples.features, samples.right, samples.absent, cfg.absent_share)
+    if cases:  # serving gives unsure answers a second look (engine.outline_retry): so does the fit
+        samples = second_look(recognizer, cases, samples, cal, recognizer.settings.unsure_below)
+        cal = dataclasses.replace(fit(samples.features, samples.right, samples.absent, cfg.absent_share),
+                                  outline_retry=True)
     cal.save(set_dir / "calibration.json")
     present = ~samples.absent
     log.info("calibration: %d cards in the index (%.1f%% right), %d absent; ECE %s",

@@ -47,12 +47,13 @@ more among 100,000 do not move that mapping, but re-fitting it photographs and r
 simulated photos (~1.5 min of a 2-minute new-set-day build on two cores). `--recalibrate`
 fits it anyway."""
 
-CALIBRATION_FORMAT = 6
+CALIBRATION_FORMAT = 7
 """Kept calibrations must be of this format: 2 is the open-set fit (art agreement, card floor),
 3 adds the title check, 4 the title's vote against a clearly read word the name lacks
 (engine.title_read.title_vote), 5 cards read without their Arena rebalancing too
 (training.calibration.without_card) and the art edge check (engine.art_edges), 6 the edge lead
-over the next names' matches (engine.art_edges.edge_lead); a set built before it is calibrated
+over the next names' matches (engine.art_edges.edge_lead), 7 the second look at unsure answers
+through rebuilt outlines (engine.outline_retry); a set built before it is calibrated
 again rather than carry a fit whose weights were learnt from other evidence."""
 
 

@@ -283,3 +283,40 @@ def test_the_edge_lead_is_fitted_from_the_sixth_column_and_raises_confidence() -
     cal = fit(features, right, ~right, absent_share=0.5)
     assert FEATURES[-1] == "edge_lead" and cal.w_edge_lead > 5.0
     assert cal.confidence(0.5, 0.05, edge_lead=0.45) > 0.9 > 0.1 > cal.confidence(0.5, 0.05, edge_lead=-0.07)
+
+
+class RetriedOf:
+    """Stands in for a recognizer whose second look (`retry_outline`) finds each card's best
+    match 0.2 higher, through the ranking `drop` leaves (calibration's index without the name)."""
+
+    def __init__(self) -> None:
+        self.looked: list[str] = []
+
+    def evidence(self, found):  # type: ignore[no-untyped-def]
+        from engine.recognizer import evidence
+
+        return (*evidence(found.matches), 0.0, 0.0, 0.0, 0.0)
+
+    def retry_outline(self, found, drop=None):  # type: ignore[no-untyped-def]
+        import dataclasses
+
+        self.looked.append(found.matches[0].name)
+        better = dataclasses.replace(found, matches=[dataclasses.replace(m, score=m.score + 0.2)
+                                                     for m in found.matches])
+        return drop(better) if drop is not None else better
+
+
+def test_only_cases_answered_unsure_get_the_second_look_and_absent_ones_without_their_name() -> None:
+    from training.calibration import Case, evidence_of, second_look
+
+    recognizer = RetriedOf()
+    cases = [Case(_outcome("A", [("A", 0.95), ("B", 0.5)]).found, True, False),  # sure: untouched
+             Case(_outcome("C", [("C", 0.6), ("D", 0.55)]).found, True, False),  # unsure: looked at again
+             Case(_outcome("E", [("E", 0.7), ("F", 0.6)]).found.without_name("E"), False, True, "E")]
+    cal = Calibrator(w_top=20.0, w_margin=0.0, bias=-16.0, card_floor=0.3)  # sure from top 0.82 at 0.6
+    samples = evidence_of(recognizer, cases)  # type: ignore[arg-type]
+    looked = second_look(recognizer, cases, samples, cal, 0.6)  # type: ignore[arg-type]
+    assert recognizer.looked == ["C", "F"]
+    assert looked.features[:, 0].tolist() == pytest.approx([0.95, 0.8, 0.8])
+    assert looked.right.tolist() == samples.right.tolist() and looked.absent.tolist() == [False, False, True]
+    assert samples.features[1, 0] == pytest.approx(0.6)  # the first reading is kept as it was
