@@ -16,7 +16,9 @@ A logistic model over them is fitted on simulated photos whose answers are known
 confidence is the probability that the name is right whatever was photographed; its weights
 are non-negative so that confidence never falls when the evidence improves. Sets calibrated
 before the art, title or edge checks or the edge lead have `w_art`, `w_title`, `w_edges` or
-`w_edge_lead` 0 and read as before.
+`w_edge_lead` 0 and read as before. Sets fitted since calibration format 7 (`outline_retry`)
+read an answer they leave unsure again through outlines rebuilt from the card's shape
+(engine/outline_retry.py): the fit saw that second look, so serving takes it too.
 
 `card_floor` is the top score below which a detection is not taken for a Magic card at all
 ("no card found" rather than a name): only 0.5% of right answers score lower, and most crops of
