@@ -31,6 +31,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,14 @@ class Calibrator:
             return False
         return (self.confidence(top, margin, art, -1.0, edges, edge_lead) < threshold
                 <= self.confidence(top, margin, art, 1.0, edges, edge_lead))
+
+    def served_confidence(self, top: float, margin: float, art: float, edges: float, edge_lead: float,
+                          threshold: float, read_title: Callable[[], float]) -> float:
+        """The confidence as serving weighs it: the title's vote (`read_title`, an OCR read) only
+        where it can decide (`title_can_decide`), else 0. Calibration's second look asks it the
+        same way, so the answers it reads again are exactly those serving leaves unsure."""
+        title = read_title() if self.title_can_decide(top, margin, art, threshold, edges, edge_lead) else 0.0
+        return self.confidence(top, margin, art, title, edges, edge_lead)
 
     def looks_like_a_card(self, top: float) -> bool:
         """Whether a detection whose best match scores `top` is a Magic card at all."""

@@ -406,10 +406,9 @@ class Recognizer:
         art = self.art_agreement(found)
         edges = self.edge_agreement(found) if self.calibrator.w_edges > 0 else 0.0
         lead = self.edge_lead(found) if self.calibrator.w_edge_lead > 0 else 0.0
-        title = 0.0
-        if self.calibrator.title_can_decide(top_score, margin, art, self.settings.unsure_below, edges, lead):
-            title = self.title_vote(found) if check_title else -1.0
-        confidence = self.calibrator.confidence(top_score, margin, art, title, edges, lead)
+        confidence = self.calibrator.served_confidence(
+            top_score, margin, art, edges, lead, self.settings.unsure_below,
+            lambda: self.title_vote(found) if check_title else -1.0)
         if found.whole_frame and not self._whole_frame_is_card(top_score, confidence):
             return None
         return CardAnswer(

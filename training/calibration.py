@@ -123,14 +123,6 @@ def collect_cases(
     return cases
 
 
-def collect_evidence(
-    recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig, *,
-    progress: bool = True,
-) -> Samples:
-    """Evidence of each card the engine answered (`collect_cases`)."""
-    return evidence_of(recognizer, collect_cases(recognizer, items, cfg, progress=progress))
-
-
 def second_look(recognizer: Recognizer, cases: Sequence[Case], samples: Samples, cal: Calibrator,
                 threshold: float) -> Samples:
     """`samples` with the evidence of each case `cal` answers not sure (as serving weighs it:
@@ -141,9 +133,7 @@ def second_look(recognizer: Recognizer, cases: Sequence[Case], samples: Samples,
         top, margin, art, title, edges, lead = features[i]
         if not cal.looks_like_a_card(top):
             continue  # answered "no card": nothing to look at again
-        if not cal.title_can_decide(top, margin, art, threshold, edges, lead):
-            title = 0.0
-        if cal.confidence(top, margin, art, title, edges, lead) >= threshold:
+        if cal.served_confidence(top, margin, art, edges, lead, threshold, lambda: title) >= threshold:
             continue
         name = case.left_out
         retried = recognizer.retry_outline(case.found, (lambda c: without_card(c, name)) if name else None)

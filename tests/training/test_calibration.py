@@ -166,7 +166,8 @@ def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypat
 
     monkeypatch.setattr(calibration, "evaluate", fake_evaluate)
     cfg = CalibrationConfig(photos=1, multi_card_photos=1, generated_photos=0)
-    samples = calibration.collect_evidence(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    cases = calibration.collect_cases(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    samples = calibration.evidence_of(EvidenceOf(), cases)  # type: ignore[arg-type]
     present = ~samples.absent
     assert samples.features[present, 0].tolist() == pytest.approx([0.9, 0.8, 0.6])
     assert samples.features[:, 2].tolist() == pytest.approx([0.25] * len(samples.right))
@@ -175,7 +176,8 @@ def test_photos_of_several_cards_join_the_fit_with_their_cards_in_view(monkeypat
 
     results = iter([EvalResult(photos=1, outcomes=[_outcome("A", [("A", 0.9)])])])
     cfg = CalibrationConfig(photos=1, multi_card_photos=0, generated_photos=0)
-    samples = calibration.collect_evidence(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    cases = calibration.collect_cases(EvidenceOf(), [object(), object()], cfg)  # type: ignore[arg-type, list-item]
+    samples = calibration.evidence_of(EvidenceOf(), cases)  # type: ignore[arg-type]
     assert len(samples.right) == 1
 
 
@@ -188,7 +190,8 @@ def test_every_answered_card_is_also_read_as_if_its_name_were_not_indexed(monkey
     outcome = _outcome("A", [("A", 0.95), ("A", 0.9), ("B", 0.7), ("C", 0.5)])
     monkeypatch.setattr(calibration, "evaluate", lambda *a, **k: EvalResult(photos=1, outcomes=[outcome]))
     cfg = CalibrationConfig(photos=1, multi_card_photos=0, generated_photos=0)
-    samples = calibration.collect_evidence(EvidenceOf(), [object()], cfg)  # type: ignore[arg-type, list-item]
+    cases = calibration.collect_cases(EvidenceOf(), [object()], cfg)  # type: ignore[arg-type, list-item]
+    samples = calibration.evidence_of(EvidenceOf(), cases)  # type: ignore[arg-type]
     assert samples.absent.tolist() == [False, True]
     assert samples.right.tolist() == [True, False]
     assert samples.features[0, :2].tolist() == pytest.approx([0.95, 0.25])
