@@ -1,4 +1,5 @@
-"""What running the segmenter in its worker thread, beside the classical passes, saves.
+"""What the detector's worker thread (the segmenter, the classical mask passes, the Lab plane),
+beside the classical edge passes, saves.
 
 detect_cards on decoded simulated photos (the gallery's scans, 12 MP and 1600x1200 JPEGs),
 each photo detected both ways in alternating order, three rounds, so the VM's swings hit both

@@ -59,9 +59,10 @@ class DetectedCard:
 
 class Detector:
     """Card detection with what it owns: the segmenter's session, loaded on first use, and
-    the one thread the segmenter runs in while the classical passes run in the caller's.
+    the one thread the segmenter, the classical mask passes and the Lab plane run in while the
+    classical edge passes run in the caller's.
 
-    The thread takes 2.4-3.7 ms off a photo's detection on two cores, with the same
+    The thread takes 3.6-4.7 ms off a photo's detection on two cores, with the same
     outlines (bench/segmenter_thread.py). A recognizer holds one Detector and closes it;
     a forked child makes a thread of its own (the parent's is not in it, and would never
     run its work).
@@ -134,8 +135,9 @@ def detect_cards_using(
     """detect_cards with a chosen proposal source: the segmenter, the classical passes, or both.
 
     With both, the segmenter decides which cards there are and agreeing classical outlines
-    give their exact shape (see `engine.choose.merge`); with a `pool`, the segmenter runs in it while
-    the classical passes run here (the same outlines, sooner).
+    give their exact shape (see `engine.choose.merge`); with a `pool`, the segmenter, the classical
+    mask passes and the Lab plane for settling sides run in it while the edge passes run here (the
+    same outlines, sooner).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
@@ -146,11 +148,13 @@ def detect_cards_using(
     small = _work_copy(rgb, factor)
     if segmenter is not None and classical and pool is not None:
         pending = pool.submit(segmenter.segment, small)
-        found = classical_proposals(small)
+        found = classical_proposals(small, pool)
+        lab_pending = pool.submit(_lab, small)  # for settling sides, made while the segmenter's proposals are
         segmentation = pending.result()
     else:
         segmentation = segmenter.segment(small) if segmenter is not None else None
         found = classical_proposals(small) if classical else []
+        lab_pending = None
     outlines = suppress(found)
     if len(outlines) == 1 and frames_the_picture(outlines[0].quad, small.shape):
         whole = _whole_frame(rgb, crop_size)
@@ -165,7 +169,7 @@ def detect_cards_using(
         kept = complete_grid(kept, segmentation)
     kept = sorted(kept, key=lambda c: c.score, reverse=True)[:max_cards]
     search_px = 1.5 / factor + 1.5
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32) if kept else None
+    lab = lab_pending.result() if lab_pending is not None else _lab(small) if kept else None
     cards = []
     for candidate in kept:
         first, *others = [
@@ -192,6 +196,11 @@ def _readings(rgb: np.ndarray, lab: np.ndarray, work_quad: np.ndarray, factor: f
         turned = np.roll(quad, -1, axis=0)
         out.append((turned, warp_quad(rgb, turned, crop_size)))
     return out
+
+
+def _lab(small: np.ndarray) -> np.ndarray:
+    """The work copy in float Lab, where `settle_sides` finds each card's own edge."""
+    return cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float32)
 
 
 def _may_be_turned(quad: np.ndarray, image_size: tuple[int, int]) -> bool:

@@ -31,17 +31,19 @@ def edge_maps(rgb: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), _colour_edges(rgb)
 
 
-def candidate_contours(
-    rgb: np.ndarray, gray: np.ndarray, grey_edges: np.ndarray, colour_edges: np.ndarray
-) -> Iterator[np.ndarray]:
-    """Yield contours (int32 (N, 1, 2)) from every segmentation pass."""
+def edge_contours(gray: np.ndarray, grey_edges: np.ndarray, colour_edges: np.ndarray) -> Iterator[np.ndarray]:
+    """Yield contours (int32 (N, 1, 2)) of the edge passes."""
     yield from _contours(grey_edges, cv2.RETR_LIST)
     yield from _contours(colour_edges, cv2.RETR_LIST)
     yield from _contours(cv2.morphologyEx(colour_edges, cv2.MORPH_CLOSE, _KERNEL5), cv2.RETR_LIST)
     low, high = _CANNY_THRESHOLDS[1]
     yield from _contours(cv2.dilate(cv2.Canny(gray, low, high), _KERNEL3), cv2.RETR_LIST)
-    yield from _contours(_adaptive_mask(gray), cv2.RETR_LIST)
-    yield from _contours(_background_mask(rgb), cv2.RETR_EXTERNAL)
+
+
+def mask_contours(rgb: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
+    """Contours of the mask passes (adaptive threshold, then background distance). They need
+    none of the edge maps, so they can run in another thread while those are made."""
+    return [*_contours(_adaptive_mask(gray), cv2.RETR_LIST), *_contours(_background_mask(rgb), cv2.RETR_EXTERNAL)]
 
 
 def _contours(mask: np.ndarray, mode: int) -> Iterator[np.ndarray]:

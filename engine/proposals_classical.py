@@ -6,10 +6,13 @@ breaks the outline, or two touching cards, are left to the segmenter's proposals
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+
 import cv2
 import numpy as np
 
-from engine.outlines import candidate_contours, edge_maps
+from engine.outlines import edge_contours, edge_maps, mask_contours
 from engine.proposal import ASPECT_TOLERANCE, MIN_AREA_FRACTION, MIN_SCORE, Proposal
 from engine.quad import NEXT_CORNER, card_aspect_error, is_plausible_card, order_corners, quad_area
 
@@ -18,8 +21,11 @@ _ROUGH_ASPECT = (0.45, 0.95)
 _SUPPORT_STEPS = np.linspace(0.05, 0.95, 48, dtype=np.float32)  # samples along each side
 
 
-def classical_proposals(small: np.ndarray) -> list[Proposal]:
+def classical_proposals(small: np.ndarray, pool: Executor | None = None) -> list[Proposal]:
+    """Scored card outlines of every contour pass; with a `pool`, the mask passes run in it
+    while the edge passes run here (the same proposals, in the same order, sooner)."""
     gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+    masked = pool.submit(mask_contours, small, gray) if pool is not None else None
     grey_edges, colour_edges = edge_maps(small, gray)
     # Support is judged with a few pixels' slack: hull polygons of rounded outlines
     # wander off a thin edge line by a pixel or two.
@@ -27,7 +33,7 @@ def classical_proposals(small: np.ndarray) -> list[Proposal]:
     frame_area = float(small.shape[0] * small.shape[1])
     image_size = (small.shape[1], small.shape[0])
     candidates = []
-    for contour in candidate_contours(small, gray, grey_edges, colour_edges):
+    for contour in _contours(small, gray, grey_edges, colour_edges, masked):
         contour_area = cv2.contourArea(contour)
         if contour_area < MIN_AREA_FRACTION * frame_area or contour_area > 0.98 * frame_area:
             continue
@@ -47,6 +53,13 @@ def classical_proposals(small: np.ndarray) -> list[Proposal]:
         if score >= MIN_SCORE:
             candidates.append(Proposal(quad=quad, score=float(score), area=area))
     return candidates
+
+
+def _contours(small: np.ndarray, gray: np.ndarray, grey_edges: np.ndarray, colour_edges: np.ndarray,
+              masked: Future[list[np.ndarray]] | None) -> Iterator[np.ndarray]:
+    """The edge passes' contours, then the mask passes' (waited for only once those are scored)."""
+    yield from edge_contours(gray, grey_edges, colour_edges)
+    yield from masked.result() if masked is not None else mask_contours(small, gray)
 
 
 def _fit_quad(contour: np.ndarray, image_size: tuple[int, int]) -> np.ndarray | None:
