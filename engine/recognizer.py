@@ -38,8 +38,8 @@ from engine.quad import quad_iou, warp_quad
 from engine.search import Searcher
 from engine.settings import EngineSettings
 from engine.types import CardAnswer, CardMatch, Identification, Quad
-from engine.title_answers import covered_cards
-from engine.title_read import STRIP_HEIGHT, Reading, TitleReader
+from engine.title_answers import covered_cards, named_by_title
+from engine.title_read import STRIP_HEIGHT, Reading, TitleReader, warp_strip
 
 log = logging.getLogger(__name__)
 
@@ -388,14 +388,31 @@ class Recognizer:
     def answer(self, found: Candidates, *, check_title: bool = True, retry: bool = True) -> CardAnswer | None:
         """The card's answer, or None where it is no card; `check_title`: read its title where
         that could decide between sure and not sure, else count it as against (see
-        `TITLE_CHECKED_CARDS`); `retry`: an answer not sure gets a second look through outlines
-        rebuilt from the card's shape (`retry_outline`) where the set's calibration was fitted so."""
+        `TITLE_CHECKED_CARDS`), and name an answer still not sure by its title where that reads
+        clearly as another card (`named_by_title`); `retry`: an answer not sure gets a second
+        look through outlines rebuilt from the card's shape (`retry_outline`) where the set's
+        calibration was fitted so."""
         answer = self._answer(found, check_title)
         if (retry and answer is not None and answer.unsure and self.calibrator.outline_retry):
             retried = self.retry_outline(found)
             if retried is not found:
-                return self._answer(retried, check_title) or answer
+                answer = self._answer(retried, check_title) or answer
+        if check_title and answer is not None and answer.unsure:
+            named = self._named_by_title(found)
+            if named is not None and named.match.name != answer.match.name:
+                return named
         return answer
+
+    def _named_by_title(self, found: Candidates) -> CardAnswer | None:
+        """`engine.title_answers.named_by_title` of the card's title, read at both ends (the
+        readings the title check made are kept in `found`)."""
+        if self.titles is None or found.source is None or found.source_quad is None:
+            return None
+        for end in (False, True):
+            if end not in found.titles_read:
+                found.titles_read[end] = self.titles.read(warp_strip(found.source, found.source_quad, end))
+        return named_by_title(found.titles_read.values(), self.titles, self.catalog, found.matches, found.quad,
+                              self.settings.unsure_below, self.settings.alternatives)
 
     def _answer(self, found: Candidates, check_title: bool) -> CardAnswer | None:
         if not found.matches:

@@ -116,7 +116,7 @@ def collect_cases(
                                                        cards_per_photo=MULTI_CARDS),
                          total=cfg.multi_card_photos, progress=progress)
         answered += [o for o in multi.outcomes if o.found is not None and o.truth.visible >= VISIBLE_ENOUGH]
-    cases = [Case(o.found, o.name_rank() == 1, False) for o in answered]
+    cases = [Case(o.found, o.top_match_right, False) for o in answered]
     cases += [Case(c, False, True, o.truth.name) for o in answered if (c := without_card(o.found, o.truth.name)).matches]
     if cfg.generated_photos:
         cases += _generated_cases(recognizer, items, cfg, sim, progress)
@@ -165,7 +165,7 @@ def _generated_cases(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: 
         result = evaluate(recognizer, simulated_queries(generated, cfg.generated_photos, seed=cfg.seed + 3, sim=sim),
                           total=cfg.generated_photos, progress=progress)
     answered = [o for o in result.outcomes if o.found is not None]
-    return [Case(o.found, o.name_rank() == 1, o.truth.name not in names) for o in answered]
+    return [Case(o.found, o.top_match_right, o.truth.name not in names) for o in answered]
 
 
 def fit(features: np.ndarray, labels: np.ndarray, absent: np.ndarray | None = None,

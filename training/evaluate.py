@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.recognizer import Candidates, Recognizer
+from engine.types import CardAnswer
 from training.gallery import GalleryItem, load_card_image
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
 
@@ -50,15 +51,24 @@ class CardOutcome:
     found: Candidates | None
     confidence: float | None = None
     label: str = ""
+    answer: CardAnswer | None = None
+    """The answer served, where it was asked for: its name may be the title's, not the art's
+    (`engine.title_answers.named_by_title`)."""
 
     @property
     def names(self) -> list[str]:
-        """Distinct names of the matches, best first."""
-        out: list[str] = []
+        """Distinct names, best first: the answer's, then the matches'."""
+        out: list[str] = [self.answer.match.name] if self.answer is not None else []
         for m in self.found.matches if self.found else []:
             if m.name not in out:
                 out.append(m.name)
         return out
+
+    @property
+    def top_match_right(self) -> bool:
+        """Whether the art's best match names the card: what the calibrator's evidence (of
+        `found`) describes, whatever name the answer served."""
+        return bool(self.found and self.found.matches and self.found.matches[0].name == self.truth.name)
 
     def name_rank(self) -> int | None:
         names = self.names
@@ -66,10 +76,12 @@ class CardOutcome:
 
     @property
     def exact(self) -> bool:
-        if not (self.found and self.found.matches):
-            return False
-        top = self.found.matches[0]
-        return (top.card_id, top.face) == (self.truth.card_id, self.truth.face)
+        """Whether the printing answered is the card's; an answer that claims no printing is not."""
+        if self.answer is not None:
+            top = self.answer.match if self.answer.printing_known else None
+        else:
+            top = self.found.matches[0] if self.found and self.found.matches else None
+        return top is not None and (top.card_id, top.face) == (self.truth.card_id, self.truth.face)
 
 
 @dataclass
@@ -191,7 +203,7 @@ def evaluate(
             answer = recognizer.answer(cand) if cand is not None else None
             if answer is None:
                 cand = None  # the engine itself would report no card here
-            outcome = CardOutcome(truth, cand, answer.confidence if answer else None, query.label)
+            outcome = CardOutcome(truth, cand, answer.confidence if answer else None, query.label, answer)
             result.outcomes.append(outcome)
             if on_card:
                 on_card(outcome)

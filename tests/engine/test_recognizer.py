@@ -18,6 +18,7 @@ from engine.calibrate import Calibrator
 from engine.recognizer import TITLE_CHECKED_CARDS, Candidates, Recognizer, evidence
 from engine.settings import EngineSettings
 from engine.stages import rival_rows
+from engine.title_read import Reading
 from engine.types import CardMatch, Identification
 from training.gallery import load_card_image, read_gallery
 from training.photosim import PhotoSimConfig, encode_jpeg, simulate_photo
@@ -310,3 +311,24 @@ def test_a_reranker_plugs_in_as_a_listed_stage(recognizer: Recognizer, demo_phot
     shortlist = min(max(40, recognizer.settings.search_k), recognizer.searcher.size)  # the layouts ask 40
     assert seen and all(n == shortlist for n in seen)  # the whole shortlist, not the k kept
     assert after.matches[0].name != name and after.matches[-1].name == name
+
+
+@pytest.mark.parametrize("clear", [True, False])
+def test_an_answer_the_art_leaves_unsure_is_named_by_a_clear_title(
+        recognizer: Recognizer, demo_gallery: Path, demo_photos: list[tuple[bytes, str]],
+        monkeypatch: pytest.MonkeyPatch, clear: bool) -> None:
+    data, name = demo_photos[0]
+    other = next(item.entry.name for item in read_gallery(demo_gallery) if item.entry.name != name)
+    monkeypatch.setattr(Calibrator, "served_confidence", lambda *args: 0.1)  # the art can't tell
+    reads: list[object] = []
+    text = other if clear else "zqxj vwk"
+    monkeypatch.setattr(recognizer.titles, "read", lambda strip: reads.append(strip) or Reading(text, 0.99))
+    answers = recognizer.identify(data).cards
+    assert reads  # both ends of each unsure card's outline are read
+    if clear:
+        named = [a for a in answers if a.match.name == other]
+        assert named and all(not a.printing_known and not a.unsure for a in named)
+        assert name in {m.name for a in named for m in a.alternatives}  # the art's name is offered
+    else:
+        assert name in {a.match.name for a in answers}
+        assert all(a.unsure and a.printing_known for a in answers)

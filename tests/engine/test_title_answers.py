@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from engine import title_answers
-from engine.title_answers import MIN_MATCH, covered_cards, title_confidence
+from engine.title_answers import MIN_MATCH, covered_cards, named_by_title, title_confidence
 from engine.title_columns import column_strips
 from engine.title_read import Reading, TitleReader
 from engine.title_strips import TitleStrip, find_title_strips
-from engine.types import CardMatch
+from engine.types import CardAnswer, CardMatch
 from training.cardgen import random_spec, render_card
 from training.photosim import PhotoSimConfig, simulate_photo
 
@@ -194,3 +194,41 @@ def test_no_band_above_a_lone_card_on_a_table_is_read(reader: TitleReader, monke
         covered_cards(photo.image, quads, 1.0, reader, _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
     assert grounds >= 3  # table above the card that the column walk takes for covered cards' bands
     assert reads == []
+
+
+def _printing(name: str, number: str) -> CardMatch:
+    return CardMatch(f"art-{number}", name, "art", "Art", number, "https://example.org", None, 0.5)
+
+
+SHORTLIST = [_printing("Counterspell", "1"), _printing("Sol Ring", "2"), _printing("Dark Ritual", "3"),
+             _printing("Counterspell", "4")]
+QUAD = ((0.0, 0.0), (63.0, 0.0), (63.0, 88.0), (0.0, 88.0))
+
+
+def _named(*readings: Reading) -> CardAnswer | None:
+    return named_by_title(readings, TitleReader(NAMES), _Catalog(), SHORTLIST, QUAD,  # type: ignore[arg-type]
+                          unsure_below=0.6, alternatives=5)
+
+
+def test_a_clear_title_names_an_open_card_without_claiming_a_printing() -> None:
+    # Either end of the card may bear the title; the other reads nothing.
+    answer = _named(Reading("", 0.0), Reading("Dark Ritual", 0.98))
+    assert answer is not None and answer.match.name == "Dark Ritual" and not answer.unsure
+    assert answer.match.card_id == "art-3"  # the art's own printing of that name, where it ranked one
+    assert not answer.printing_known
+    assert [a.name for a in answer.alternatives] == ["Counterspell", "Sol Ring"]  # the art's names, once each
+
+
+def test_a_title_the_art_did_not_rank_names_the_catalogs_printing() -> None:
+    answer = _named(Reading("Giant Growth", 0.97))
+    assert answer is not None and answer.match.name == "Giant Growth" and answer.match.set == "tst"
+
+
+@pytest.mark.parametrize("text,score", [
+    ("Dark Ritual", 0.55),  # the recogniser unsure of its letters
+    ("Dark Rit", 0.99),  # spells the name under CLEAR_MATCH
+    ("Enduring Tenacity", 0.99),  # a card the catalog lacks
+    ("ear", 0.99),  # too few letters
+])
+def test_an_unclear_or_unknown_title_names_nothing(text: str, score: float) -> None:
+    assert _named(Reading(text, score)) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.recognizer import Candidates
-from engine.types import CardMatch
+from engine.types import CardAnswer, CardMatch
 from training.evaluate import VISIBLE_ENOUGH, CardOutcome, EvalResult, TrueCard, match_detections
 
 QUAD = np.float32([[0, 0], [63, 0], [63, 88], [0, 88]])
@@ -52,3 +52,15 @@ def test_a_card_under_another_does_not_take_the_top_cards_detection() -> None:
 def test_a_detection_too_far_from_every_card_answers_for_none() -> None:
     assert match_detections([_found(QUAD + 60)], [QUAD]) == [None]
     assert match_detections([], [QUAD]) == [None]
+
+
+def test_the_name_served_is_scored_and_the_arts_match_is_kept_for_calibration() -> None:
+    outcome = _outcome("A", "B", 1.0)  # the art's best match is B
+    assert outcome.name_rank() is None and not outcome.top_match_right
+    title = CardMatch(card_id="A", name="A", set="dsk", set_name=None, collector_number="2",
+                      scryfall_uri="", image_uri=None, score=1.0)
+    outcome.answer = CardAnswer(match=title, confidence=0.9, unsure=False, quad=((0.0, 0.0),) * 4,
+                                printing_known=False)  # named by its title
+    assert outcome.name_rank() == 1 and outcome.names == ["A", "B"]
+    assert not outcome.top_match_right  # what the calibrator's evidence describes
+    assert not outcome.exact  # the title claims no printing, though this one is the card's
