@@ -113,8 +113,7 @@ class TitleCheck:
     def vote(self, found: Candidates) -> float:
         if found.source is None or found.source_quad is None or not found.matches:
             return 0.0
-        turned = (half_turned(crop_lab(found.crop), self._layouts.signature(found.rows[0]))
-                  if self._layouts is not None and found.rows else False)
+        turned = title_end(found, self._layouts)
         name = found.matches[0].name
         for end in (turned, not turned):  # the layout's guess of where the title is, then the other end
             if end not in found.titles_read:
@@ -122,6 +121,12 @@ class TitleCheck:
             if agreement(found.titles_read[end].text, name) is not None:
                 return title_vote(found.titles_read[end], name)
         return 0.0
+
+
+def title_end(found: Candidates, layouts: ColourLayouts | None) -> bool:
+    """The end of the outline the title likely lies at: True where the crop's colour layout
+    matches its top match's half turned (`engine.verify.half_turned`); False without layouts."""
+    return half_turned(crop_lab(found.crop), layouts.signature(found.rows[0])) if layouts is not None and found.rows else False
 
 
 def of_set(layouts: ColourLayouts | None, titles: TitleReader | None,

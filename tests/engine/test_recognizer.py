@@ -324,7 +324,7 @@ def test_an_answer_the_art_leaves_unsure_is_named_by_a_clear_title(
     text = other if clear else "zqxj vwk"
     monkeypatch.setattr(recognizer.titles, "read", lambda strip: reads.append(strip) or Reading(text, 0.99))
     answers = recognizer.identify(data).cards
-    assert reads  # both ends of each unsure card's outline are read
+    assert reads  # the title of each unsure card is read
     if clear:
         named = [a for a in answers if a.match.name == other]
         assert named and all(not a.printing_known and not a.unsure for a in named)
