@@ -104,7 +104,7 @@ def test_weight_zero_builds_a_set_without_layouts(tmp_path: Path, demo_gallery: 
     from training.index_build import build_artifacts
 
     cfg = RunConfig(index=IndexConfig(layout_weight=0.0),
-                    calibration=CalibrationConfig(photos=10, multi_card_photos=0, photo_size=(640, 480)))
+                    calibration=CalibrationConfig(photos=10, multi_card_photos=0, photo_size=(640, 480), generated_photos=4, generated_cards=3))
     built = build_artifacts(demo_gallery, tmp_path, cfg=cfg, progress=False)
     assert "colour_layout" not in built.manifest and not built.file(colour_layout.FILE).exists()
     plain = Recognizer.load(tmp_path)

@@ -73,7 +73,7 @@ def test_killed_index_build_leaves_the_previous_set_and_no_partial_one(
 
     out = tmp_path / "artifacts"
     cfg = dataclasses.replace(
-        RunConfig(), calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360)))
+        RunConfig(), calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360), generated_photos=4, generated_cards=3))
     previous = build_artifacts(tiny_gallery, out, cfg=cfg, progress=False)
     args = ["index", "--gallery", str(tiny_gallery), "--out", str(out), "--calibration-photos", "4"]
 

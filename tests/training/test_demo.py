@@ -15,7 +15,7 @@ def test_demo_set_built_once_then_reused(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(demo, "DEMO_CARDS", 4)
     monkeypatch.setattr(demo, "DEMO_PHOTOS", 2)
     monkeypatch.setattr(demo, "DEMO_CALIBRATION",
-                        CalibrationConfig(photos=3, multi_card_photos=1, photo_size=(480, 360)))
+                        CalibrationConfig(photos=3, multi_card_photos=1, photo_size=(480, 360), generated_photos=4, generated_cards=3))
     builds: list[Path] = []
     real_build = demo.build_artifacts
 

@@ -64,7 +64,7 @@ def test_an_int8_set_names_its_precision_and_a_bad_one_is_refused(gallery: Path,
     cfg = RunConfig(
         model=ModelConfig(input_width=SIZE[0], input_height=SIZE[1], embedding_dim=64),
         index=IndexConfig(precision="int8"),
-        calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360)),
+        calibration=CalibrationConfig(photos=4, multi_card_photos=2, photo_size=(480, 360), generated_photos=4, generated_cards=3),
     )
     built = build_artifacts(gallery, tmp_path / "set", model=IMAGENET, cfg=cfg, progress=False)
     assert built.manifest["precision"] == "int8"

@@ -34,7 +34,7 @@ SMALL = RunConfig(
     model=ModelConfig(input_width=96, input_height=128, embedding_dim=128),
     train=TrainConfig(steps=200, batch_pairs=16, lr=1e-3, frozen_blocks=8, checkpoint_every=50,
                       hardness=0.8, workers=0),
-    calibration=CalibrationConfig(photos=30, multi_card_photos=10, photo_size=(640, 480)),
+    calibration=CalibrationConfig(photos=30, multi_card_photos=10, photo_size=(640, 480), generated_photos=4, generated_cards=3),
     index=IndexConfig(layout_weight=0.0),
 )
 PHOTOS = PhotoSimConfig(size=(800, 600), scale=(0.45, 0.85), hardness=0.8, max_perspective_deg=30)
@@ -73,7 +73,7 @@ def test_one_config_builds_one_untrained_model(tmp_path: Path) -> None:
     gallery = tmp_path / "gallery"
     generate_gallery(gallery, 4, seed=5, hard_negative_fraction=0.0)
     cfg = dataclasses.replace(SMALL, calibration=CalibrationConfig(photos=4, multi_card_photos=2,
-                                                                   photo_size=(480, 360)))
+                                                                   photo_size=(480, 360), generated_photos=4, generated_cards=3))
     reseeded = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=1))
     versions = []
     for n, run in enumerate([cfg, cfg, reseeded]):
