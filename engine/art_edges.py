@@ -103,10 +103,12 @@ def edge_lead(crop: np.ndarray, top: np.ndarray, rivals: Sequence[np.ndarray]) -
     right answers (10% under 0.11) and -0.07 for absent cards (10% over 0.04);
     docs/confidence.md has what it adds to the confidence.
     """
-    if not len(rivals):
-        return 0.0
-    agreements = edge_agreements(crop, [top, *rivals])
-    return agreements[0] - max(agreements[1:])
+    return lead(edge_agreements(crop, [top, *rivals])) if len(rivals) else 0.0
+
+
+def lead(agreements: Sequence[float]) -> float:
+    """The first agreement's lead over the best of the others (`edge_lead`); 0 without others."""
+    return agreements[0] - max(agreements[1:]) if len(agreements) > 1 else 0.0
 
 
 class ArtEdges:

@@ -83,6 +83,9 @@ class Candidates:
     titles_read: dict[bool, Reading] = dataclasses.field(default_factory=dict, compare=False, repr=False)
     """Title readings by half turn, shared with `without_name` copies: the print doesn't change
     with what is indexed, so calibration reads each card's title once."""
+    edge_agreements: dict[int, float] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    """The crop's art-edge agreement by gallery row (`engine.stages.edge_agreements_of`), shared
+    with `without_name` copies as the titles are: the crop is theirs too."""
 
     def without_name(self, name: str) -> "Candidates":
         """These candidates as an index without any printing of `name` would have ranked them.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from engine.art_edges import RIVAL_NAMES, ArtEdges, edge_agreement, edge_lead
+from engine.art_edges import RIVAL_NAMES, ArtEdges, edge_agreements, lead
 from engine.colour_layout import ColourLayouts
 from engine.title_read import TitleReader, agreement, title_vote, warp_strip
 from engine.verify import art_agreement, crop_lab, half_turned
@@ -66,9 +66,7 @@ class EdgeCheck:
         self._edges = edges
 
     def vote(self, found: Candidates) -> float:
-        if not found.rows:
-            return 0.0
-        return edge_agreement(found.crop, self._edges.edge_map(found.rows[0]))
+        return edge_agreements_of(self._edges, found)[0] if found.rows else 0.0
 
 
 class EdgeLead:
@@ -82,10 +80,19 @@ class EdgeLead:
         self._edges = edges
 
     def vote(self, found: Candidates) -> float:
-        if not found.rows:
-            return 0.0
-        return edge_lead(found.crop, self._edges.edge_map(found.rows[0]),
-                         [self._edges.edge_map(row) for row in rival_rows(found)])
+        return lead(edge_agreements_of(self._edges, found)) if found.rows else 0.0
+
+
+def edge_agreements_of(edges: ArtEdges, found: Candidates) -> list[float]:
+    """The crop's edge agreement with its top match and with each rival name's best match
+    (`rival_rows`), in that order. Both edge verifiers ask for them, and calibration again of
+    each card's "without its name" copy: they are kept by gallery row in `found`, and the crop's
+    own edges are computed once for all the rows still missing (~0.3 ms of a card's ~1 ms)."""
+    rows = [found.rows[0], *rival_rows(found)]
+    missing = [row for row in dict.fromkeys(rows) if row not in found.edge_agreements]
+    if missing:
+        found.edge_agreements.update(zip(missing, edge_agreements(found.crop, [edges.edge_map(r) for r in missing])))
+    return [found.edge_agreements[row] for row in rows]
 
 
 def rival_rows(found: Candidates, count: int = RIVAL_NAMES) -> list[int]:

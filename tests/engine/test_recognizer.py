@@ -17,6 +17,7 @@ from engine.errors import EngineBusy, ImageError, RequestTimeout
 from engine.calibrate import Calibrator
 from engine.recognizer import TITLE_CHECKED_CARDS, Candidates, Recognizer, evidence
 from engine.settings import EngineSettings
+from engine import art_edges, stages
 from engine.stages import rival_rows
 from engine.title_read import Reading
 from engine.types import CardMatch, Identification
@@ -332,3 +333,20 @@ def test_an_answer_the_art_leaves_unsure_is_named_by_a_clear_title(
     else:
         assert name in {a.match.name for a in answers}
         assert all(a.unsure and a.printing_known for a in answers)
+
+
+def test_the_crops_edges_are_compared_once_for_both_edge_checks(
+        recognizer: Recognizer, demo_photos: list[tuple[bytes, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    found = max(recognizer.analyse(demo_photos[1][0])[0], key=lambda c: c.matches[0].score)
+    maps = [recognizer.edges.edge_map(row) for row in (found.rows[0], *rival_rows(found))]
+    expected_check = art_edges.edge_agreement(found.crop, maps[0])
+    expected_lead = art_edges.edge_lead(found.crop, maps[0], maps[1:])
+    calls: list[int] = []
+    compare = stages.edge_agreements
+    monkeypatch.setattr(stages, "edge_agreements", lambda crop, stored: calls.append(len(stored)) or compare(crop, stored))
+    assert recognizer.edge_agreement(found) == pytest.approx(expected_check, abs=1e-6)
+    assert recognizer.edge_lead(found) == pytest.approx(expected_lead, abs=1e-6)
+    assert calls == [len(maps)]  # one pass over the crop for the top match and every rival
+    absent = found.without_name(found.matches[0].name)  # calibration's copy shares what it can
+    recognizer.edge_lead(absent)
+    assert len(calls) == 2 and calls[1] < len(maps)
