@@ -97,7 +97,8 @@ for it to name the card where the art left the answer unsure under another name
 (`named_by_title`). A misreading of the right name scored 0.94 ("Infernal Phintom"); an
 absent card's title spells its nearest catalog name 0.74 ("Enduring Tenacity" against "Enduring
 Curiosity"). On 900 simulated single-card photos of the 708 scans at full hardness (2026-12-07),
-5 of the 54 unsure answers had such a reading of another name, each the card's own."""
+5 of the 54 unsure answers had such a reading of another name at one end or the other (4 at the
+end the colour layout points to, the one serving reads), each the card's own."""
 
 
 def title_confidence(score: float, margin: float) -> float:
