@@ -38,18 +38,13 @@ from engine.recognizer import Candidates, Recognizer
 from engine.runtime import configure
 from engine.art_edges import edge_agreement, edge_lead
 from engine.verify import art_agreement, crop_lab
-from training.calibration import ALCHEMY
+from training.calibration import paper_name
 from training.cardgen import generate_gallery
 from training.evaluate import VISIBLE_ENOUGH, EvalResult, evaluate, simulated_queries
 from training.gallery import GalleryItem, read_gallery
 from training.index_build import build_artifacts
 from training.noncards import non_card_photos
 from training.photosim import PhotoSimConfig
-
-
-def paper_name(name: str) -> str:
-    """The paper card's name of an Arena rebalancing ("A-Leyline of Resonance"), else `name`."""
-    return name.removeprefix(ALCHEMY)
 
 
 THRESHOLDS = np.round(np.arange(0.30, 0.991, 0.05), 2)

@@ -148,8 +148,13 @@ def without_card(found: Candidates, name: str) -> Candidates:
     twin was the "absent" card's top match with its art, title and scores: six such samples on
     the 567-scan set's calibration photos (2026-12-07) were most of the absent answers sure at
     any threshold, and the fit had to distrust a perfect match to honour them."""
-    paper = name.removeprefix(ALCHEMY)
+    paper = paper_name(name)
     return found.without_name(paper).without_name(ALCHEMY + paper)
+
+
+def paper_name(name: str) -> str:
+    """The paper card's name of an Arena rebalancing ("A-Leyline of Resonance"), else `name`."""
+    return name.removeprefix(ALCHEMY)
 
 
 def _generated_cases(recognizer: Recognizer, items: Sequence[GalleryItem], cfg: CalibrationConfig,
