@@ -3,7 +3,8 @@
 Runs the photos of bench/decks.py's "cascaded columns" scene (same seeds) through `identify`, then,
 for each covered card, finds the strip `engine.title_columns.column_strips` cuts over its title
 above the cards the engine answered and reads it as `engine.title_answers` does, so the named share
-splits by cause. Strips are cut from the upload decoded whole (12 MP: at 4000 px, not the 2000 px
+splits by cause. A strip read as no name is read again as cut at the card's true outline: whether
+the lettering or the strip's place lost it. Strips are cut from the upload decoded whole (12 MP: at 4000 px, not the 2000 px
 serving reads them from), so a 12 MP photo's read losses are a little lower than served. Run from
 the repo root:
 
@@ -27,6 +28,7 @@ from engine.runtime import configure
 from engine.settings import EngineSettings
 from engine.title_answers import MIN_MATCH, has_lettering
 from engine.title_columns import column_strips
+from engine.title_read import warp_strip
 from training.evaluate import VISIBLE_ENOUGH, simulated_queries
 from training.gallery import read_gallery
 from training.photosim import PhotoSimConfig
@@ -84,12 +86,20 @@ def _losses(rec: Recognizer, query) -> list[str]:  # type: ignore[no-untyped-def
         else:
             ranked = rec.titles.match(rec.titles.read(strip.crop).text, 2) if rec.titles else []
             if not ranked or ranked[0][1] < MIN_MATCH:
-                out.append("read as no name")
+                out.append("read as no name, " + ("but read right at its true outline" if _reads_right(
+                    rec, warp_strip(image, truth.quad.astype(np.float32)), truth.name) else "nor at its true outline"))
             elif ranked[0][0] != truth.name:
                 out.append("read as another name")
             else:
                 out.append("read right, not answered (column ended, placed off)")
     return out
+
+
+def _reads_right(rec: Recognizer, strip: np.ndarray, name: str) -> bool:
+    """Whether the title reader names a strip `name`: for a title cut where the card truly lies,
+    what the reader makes of the lettering when the strip's place is not in question."""
+    ranked = rec.titles.match(rec.titles.read(strip).text, 1) if rec.titles else []
+    return bool(ranked) and ranked[0][1] >= MIN_MATCH and ranked[0][0] == name
 
 
 if __name__ == "__main__":

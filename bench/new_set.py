@@ -49,10 +49,12 @@ def train_without(items: list[GalleryItem], left_out: str, work: Path, recipe: P
 
 
 def artifact_set(gallery: Path, model: networks.ModelChoice, work: Path, name: str) -> Path:
-    """A set of the whole gallery served by `model`; one per network's weights, reused."""
+    """A set of the whole gallery served by `model`; one per network's weights and index
+    settings, reused."""
     source = networks.weights_file(model)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12] if source else "imagenet"
-    out = work / f"artifacts-{name}-{digest}"
+    index = networks.run_config(model).index
+    out = work / f"artifacts-{name}-{digest}-views{index.views}"
     if not artifacts.exists(out):
         started = time.perf_counter()
         build_artifacts(gallery, out, model=model, progress=False)

@@ -1,4 +1,4 @@
-"""Gallery embeddings kept between index builds, keyed by image checksum and model version.
+"""Gallery embeddings kept between index builds, keyed by image checksum, model version and views.
 
 Images are keyed by `engine.artifacts.sha256_file` of their bytes: a re-scanned image is a new
 image, a moved one is not.
@@ -8,7 +8,8 @@ Embedding every image again would take the better part of an hour on two cores; 
 cache `cardsight index` embeds only images it has not seen under the same network, and a
 set built that way holds the same vectors as a full rebuild.
 
-One file per artifact root (`embedding-cache/<model version>.npz`), outside the sets, so it
+One file per artifact root (`embedding-cache/<model version>-views<N>.npz`: the simulated views
+averaged into each reference, training.index_build.reference_vectors), outside the sets, so it
 is never loaded by the engine and never part of a set's checksums. It is rewritten after
 every build with exactly the gallery just indexed (removed cards drop out), atomically: a
 build killed midway leaves the previous cache as it was. A cache that cannot be read is
@@ -33,11 +34,11 @@ FOLDER = "embedding-cache"
 
 class EmbeddingCache:
     """Rows of (both half-turn vectors, colour-layout signature, art edge map) by image digest,
-    for one network."""
+    for one network and number of views."""
 
-    def __init__(self, root: Path, model_version: str) -> None:
+    def __init__(self, root: Path, model_version: str, views: int) -> None:
         self.folder = Path(root) / FOLDER
-        self.file = self.folder / f"{model_version}.npz"
+        self.file = self.folder / f"{model_version}-views{views}.npz"
         self._rows: dict[str, int] = {}
         self._vectors = np.zeros((0, 2, 0), np.float32)
         self._layouts = np.zeros((0, 0), np.int8)
@@ -65,7 +66,8 @@ class EmbeddingCache:
         return self._vectors[row], self._layouts[row], None if self._edges is None else self._edges[row]
 
     def save(self, digests: Sequence[str], vectors: np.ndarray, layouts: np.ndarray, edges: np.ndarray) -> None:
-        """Replace the cache with these rows (`vectors`: (N, 2, D)) and drop other networks' files."""
+        """Replace the cache with these rows (`vectors`: (N, 2, D)) and drop other networks' and
+        views' files."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_name(f".{self.file.name}.tmp")
         with tmp.open("wb") as fh:

@@ -35,6 +35,7 @@ from training import calibration, networks
 from training.config import RunConfig, load_run_config
 from training.embedding_cache import FOLDER as EMBEDDING_CACHE_FOLDER, EmbeddingCache
 from training.gallery import GalleryItem, load_card_image, read_gallery
+from training.photosim import augment_crop
 from training.quantize import int8_network, served_precision
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ The confidence maps a network's scores to the chance the name is right; a few hu
 more among 100,000 do not move that mapping, but re-fitting it photographs and reads 500
 simulated photos (~1.5 min of a 2-minute new-set-day build on two cores). `--recalibrate`
 fits it anyway."""
+
+VIEW_HARDNESS = 0.5
+"""Hardness of the simulated views averaged into a reference: 0.3, 0.5 and 1.0 read alike."""
 
 CALIBRATION_FORMAT = 7
 """Kept calibrations must be of this format: 2 is the open-set fit (art agreement, card floor),
@@ -70,10 +74,11 @@ class GalleryEmbeddings(NamedTuple):
 
 def embed_gallery(
     embedder: Embedder, items: list[GalleryItem], cache: EmbeddingCache, *, batch: int = 32,
-    progress: bool = True,
+    progress: bool = True, views: int = 0,
 ) -> GalleryEmbeddings:
     """Each new image read and embedded once, the rest taken from `cache`, which is then
-    rewritten with exactly these items."""
+    rewritten with exactly these items. With `views`, each reference's vector is the mean of
+    its clean scan's and of that many simulated photo crops of it (`reference_vectors`)."""
     size = embedder.input_size
     vectors = np.zeros((len(items), 2, embedder.dim), np.float32)
     stored = np.zeros((len(items), LAYOUT_SIZE[0] * LAYOUT_SIZE[1] * 3), np.int8)
@@ -97,14 +102,31 @@ def embed_gallery(
     for start in range(0, len(todo), batch):
         rows = todo[start : start + batch]
         images = [load_card_image(items[row].image_path, size) for row in rows]
-        crops = [c for image in images for c in (image, np.ascontiguousarray(image[::-1, ::-1]))]
-        vectors[rows] = embedder.embed(crops).reshape(len(rows), 2, embedder.dim)
+        vectors[rows] = [reference_vectors(embedder, image, views, digests[row]) for row, image in zip(rows, images)]
         stored[rows] = signatures(np.stack([layout(image) for image in images]))
         edges[rows] = [art_edges.edge_map(image) for image in images]
         bar.update(len(rows))
     bar.close()
     cache.save(digests, vectors, stored, edges)
     return GalleryEmbeddings(vectors.reshape(2 * len(items), embedder.dim), stored, edges, len(todo))
+
+
+def reference_vectors(embedder: Embedder, image: np.ndarray, views: int, digest: str) -> np.ndarray:
+    """(2, D) unit vectors of a reference, upright and turned 180°: the normalised mean of the
+    clean image's embedding and of `views` simulated photo crops of it (`VIEW_HARDNESS`).
+
+    A network meets a set it never trained on through its references alone, and a clean scan
+    lies off the cloud of photos of it that the network maps around it: the mean of a few
+    simulated photos sits in that cloud's middle. With 8 views, raw nearest-neighbour top-1
+    on 300 simulated photos of Duskmourn rose from 81.0% to 87.3% for a network trained
+    without it, and 88.3-90.0% to 90.3-91.3% for sets it trained on (2026-12-07). The views
+    are drawn from the image's digest, so an image always gets the same vector."""
+    rng = np.random.default_rng(int(digest[:16], 16))
+    shots = [image] + [augment_crop(image, rng, hardness=VIEW_HARDNESS, out_size=embedder.input_size)
+                       for _ in range(views)]
+    crops = [c for shot in shots for c in (shot, np.ascontiguousarray(shot[::-1, ::-1]))]
+    mean = embedder.embed(crops).reshape(len(shots), 2, embedder.dim).mean(axis=0)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True)
 
 
 def _write_network(model: networks.ModelChoice, cfg: RunConfig, precision: str, path: Path, out_root: Path) -> None:
@@ -172,8 +194,8 @@ def build_artifacts(
         _write_network(model, cfg, precision, writer.path("model.onnx"), out_root)
         model_version = sha256_file(writer.path("model.onnx"))[:12]
         embedder = Embedder(writer.path("model.onnx"))
-        embedded = embed_gallery(embedder, items, EmbeddingCache(out_root, model_version),
-                                 batch=cfg.index.batch, progress=progress)
+        embedded = embed_gallery(embedder, items, EmbeddingCache(out_root, model_version, cfg.index.views),
+                                 batch=cfg.index.batch, progress=progress, views=cfg.index.views)
         embedded_at = time.perf_counter()
         save_index(build_index(embedded.vectors, cfg.index.kind), writer.path("index.faiss"))
         np.save(writer.path(art_edges.FILE), embedded.edges)

@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the served network's numbers: float32, int8, or auto: int8 where the CPU has 8-bit "
                    "dot products (AVX-512 VNNI, AVX-VNNI, Arm dotprod), else float32 (default: the model's "
                    "config; the shipped model's is auto)")
+    p.add_argument("--views", type=int, metavar="N",
+                   help="simulated photos of each card averaged into its reference beside the scan: more "
+                   "names cards of sets the network never trained on, at N+1 times the embedding time "
+                   "(default: the model's config, 8; 0: the scan alone)")
     p.add_argument("--calibration-photos", type=int, metavar="N",
                    help="simulated single-card photos used to fit confidence (and N/3 photos of 2-4 cards)")
     p.add_argument("--recalibrate", action="store_true",
@@ -59,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, kind=args.kind))
     if args.precision:
         cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, precision=args.precision))
+    if args.views is not None:
+        if args.views < 0:
+            print("cardsight index: --views must not be negative", file=sys.stderr)
+            return 2
+        cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, views=args.views))
     if args.calibration_photos is not None:
         cfg = dataclasses.replace(
             cfg, calibration=dataclasses.replace(cfg.calibration, photos=args.calibration_photos,

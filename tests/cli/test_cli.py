@@ -52,13 +52,13 @@ def photo_of(gallery: Path, index: int, seed: int, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def indexed(demo_gallery: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
-    """`cardsight index --precision int8` on the session's generated gallery: (exit code, stdout,
-    artifacts). Every other test serves float32 sets; this one, the quantized network."""
+    """`cardsight index --precision int8 --views 2` on the session's generated gallery: (exit code,
+    stdout, artifacts). Every other test serves float32 sets; this one, the quantized network."""
     out = tmp_path_factory.mktemp("cli-index")
     printed = io.StringIO()  # capsys is function-scoped
     with contextlib.redirect_stdout(printed):
         code = main(["index", "--gallery", str(demo_gallery), "--out", str(out),
-                     "--calibration-photos", "6", "--precision", "int8"])
+                     "--calibration-photos", "6", "--precision", "int8", "--views", "2"])
     return code, printed.getvalue(), out
 
 
@@ -71,6 +71,7 @@ def test_index_builds_a_loadable_set(indexed: tuple[int, str, Path], capsys: pyt
     assert f"artifact set {published.version}: 24 entries at {published.path}" in printed
     m = published.manifest
     assert m["gallery_size"] == 24 and m["index_kind"] == "flat" and m["precision"] == "int8"
+    assert load_run_config(published.file("config.toml")).index.views == 2
     # 6 photos of one card and 2 of up to 4, each card also read without its name; 2 generated cards
     assert m["calibration"]["fitted_on"] <= 2 * (6 + 2 * 4) + 2
     # The new set answers photos.
@@ -85,6 +86,12 @@ def test_index_builds_a_loadable_set(indexed: tuple[int, str, Path], capsys: pyt
 def test_index_of_a_folder_without_cards(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--gallery", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "no cards.jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "CURRENT").exists()
+
+
+def test_index_refuses_negative_views(demo_gallery: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "--gallery", str(demo_gallery), "--out", str(tmp_path / "out"), "--views", "-1"]) == 2
+    assert "--views must not be negative" in capsys.readouterr().err
     assert not (tmp_path / "out" / "CURRENT").exists()
 
 

@@ -104,7 +104,7 @@ def test_a_rescanned_image_is_embedded_again_and_a_broken_cache_is_ignored(galle
         image.write_bytes(original)
     assert rescanned.manifest["images_embedded"] == 1
 
-    cache = EmbeddingCache(root, first.manifest["model_version"])
+    cache = EmbeddingCache(root, first.manifest["model_version"], CFG.index.views)
     assert len(cache) == 14 and sorted(p.name for p in cache.folder.iterdir()) == [cache.file.name]
     cache.file.write_bytes(b"half a file")
     rebuilt = build_artifacts(gallery, root, cfg=CFG, progress=False)
@@ -115,7 +115,7 @@ def test_a_rescanned_image_is_embedded_again_and_a_broken_cache_is_ignored(galle
 def test_a_cache_from_before_edge_maps_keeps_its_embeddings(gallery: Path, tmp_path: Path) -> None:
     """Its vectors and layouts still count; only the edge maps are computed, from the images."""
     first = build_artifacts(gallery, tmp_path / "live", cfg=CFG, progress=False)
-    cache = EmbeddingCache(tmp_path / "live", first.manifest["model_version"])
+    cache = EmbeddingCache(tmp_path / "live", first.manifest["model_version"], CFG.index.views)
     with np.load(cache.file) as data:
         old = {k: data[k] for k in data.files if k != "edges"}
     with cache.file.open("wb") as fh:
