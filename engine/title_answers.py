@@ -74,6 +74,10 @@ no name (blur, glare), so the limit is one band more than for bands without lett
 lone card (a photo of one card, the common case) `LONE_UNREAD_BANDS` end it: a pile's titles
 there are few, and a band of text-like ground costs ~35 ms of a ~40 ms answer."""
 LONE_UNREAD_BANDS = 2
+CASCADE_UNREAD_BANDS = 6
+"""The limit instead, for a column in which a band has named another card: it is a cascade, not
+text-like ground, and at full hardness most of its titles read as no name (bench/column_losses.py:
+25 of 382 covered cards' titles read right lay above 3 unread bands in a row, 2026-12-07)."""
 
 DUPLICATE_STEP = 0.08
 """Card heights within which two answers of one name are one card, read twice: a band showing more
@@ -123,7 +127,8 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
     that reads as its own name is that card's title bar, left out of an outline detection cut
     short, not another copy of it.
     A column is read from the open card up and given up at its `BLANK_BANDS`-th band without
-    lettering in a row, or its `UNREAD_BANDS`-th band read as no name in a row (`LONE_UNREAD_BANDS`
+    lettering in a row, or its `UNREAD_BANDS`-th band read as no name in a row (`CASCADE_UNREAD_BANDS`
+    once one of its bands has named another card, `LONE_UNREAD_BANDS`
     above a lone card). One name read twice in one place is answered once (`DUPLICATE_STEP`).
     """
     answers: list[CardAnswer] = []
@@ -142,10 +147,12 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
             lettering = [has_lettering(s.crop) for s in strips]
             scale = sharp_scale
     first = set(range(len(open_names)))  # columns whose first band above the open card is still to come
+    cascades: set[int] = set()  # columns in which a band has named another card
     for strip, letters in zip(strips, lettering):
         own = open_names[strip.below] if strip.below in first else None
         first.discard(strip.below)
-        if blank[strip.below] >= BLANK_BANDS or unread[strip.below] >= unread_limit:
+        limit = CASCADE_UNREAD_BANDS if strip.below in cascades else unread_limit
+        if blank[strip.below] >= BLANK_BANDS or unread[strip.below] >= limit:
             continue
         blank[strip.below] = 0 if letters else blank[strip.below] + 1
         if blank[strip.below]:
@@ -176,6 +183,7 @@ def covered_cards(image: np.ndarray, open_quads: Sequence[np.ndarray], scale: fl
         )
         if answer.match.name == own:
             continue
+        cascades.add(strip.below)
         same = next((i for i, other in enumerate(answers) if other.match.name == answer.match.name
                      and _tops_apart(np.asarray(other.quad), np.asarray(quad)) < DUPLICATE_STEP), None)
         if same is None:

@@ -164,6 +164,35 @@ def test_a_column_is_read_from_the_sharper_decode(monkeypatch: pytest.MonkeyPatc
     assert [np.asarray(a.quad)[0, 1] for a in answers] == [600.0, 560.0]  # back in the upload's pixels
 
 
+class _SequenceReader(_FixedReader):
+    """A reader that reads its texts in turn, one a strip."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__("", 0.0)
+        self.texts = list(texts)
+
+    def read(self, strip: np.ndarray) -> Reading:
+        text = self.texts.pop(0)
+        return Reading(text, 0.99 if text else 0.0)
+
+
+@pytest.mark.parametrize("texts,named", [
+    (["Lightning Bolt", "", "", "", "Grizzly Bears"], ["Lightning Bolt", "Grizzly Bears"]),
+    (["", "", "", "Grizzly Bears", "Serra Angel"], []),
+])
+def test_a_column_that_named_a_card_is_read_past_more_unread_bands(
+        monkeypatch: pytest.MonkeyPatch, texts: list[str], named: list[str]) -> None:
+    """Most titles of a cascade photographed in poor light read as no name; once a band has named a
+    card the column is a cascade, not text-like ground, and is read on past three such bands."""
+    monkeypatch.setattr(title_answers, "column_strips",
+                        lambda image, quads: [_strip(300.0 - 20 * k) for k in range(len(texts))])
+    reader = _SequenceReader(texts)
+    answers = covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2)), np.ones((4, 2))], 1.0, reader,
+                            _Catalog(), unsure_below=0.6)  # type: ignore[arg-type]
+    assert [a.match.name for a in answers] == named
+    assert title_answers.UNREAD_BANDS == 3 < title_answers.CASCADE_UNREAD_BANDS
+
+
 def test_a_lone_card_costs_no_second_decode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(title_answers, "column_strips", lambda image, quads: [])
     covered_cards(np.zeros((600, 400, 3), np.uint8), [np.zeros((4, 2))], 0.25, _FixedReader("Lightning Bolt", 0.99),
