@@ -4,9 +4,9 @@ Runs the photos of bench/decks.py's "cascaded columns" scene (same seeds) throug
 for each covered card, finds the strip `engine.title_columns.column_strips` cuts over its title
 above the cards the engine answered and reads it as `engine.title_answers` does, so the named share
 splits by cause. A strip read as no name is read again as cut at the card's true outline: whether
-the lettering or the strip's place lost it. Strips are cut from the upload decoded whole (12 MP: at 4000 px, not the 2000 px
-serving reads them from), so a 12 MP photo's read losses are a little lower than served. Run from
-the repo root:
+the lettering or the strip's place lost it. Strips are cut from the upload decoded whole (12 MP: at
+4000 px, not the 2000 px serving reads them from), so a 12 MP photo's read losses are a little lower
+than served. Run from the repo root:
 
     .venv/bin/python -m bench.column_losses --artifacts var/decks/artifacts [--photos 8]
 """
