@@ -133,7 +133,9 @@ class TitleCheck:
 def title_end(found: Candidates, layouts: ColourLayouts | None) -> bool:
     """The end of the outline the title likely lies at: True where the crop's colour layout
     matches its top match's half turned (`engine.verify.half_turned`); False without layouts."""
-    return half_turned(crop_lab(found.crop), layouts.signature(found.rows[0])) if layouts is not None and found.rows else False
+    if layouts is None or not found.rows:
+        return False
+    return half_turned(crop_lab(found.crop), layouts.signature(found.rows[0]))
 
 
 def of_set(layouts: ColourLayouts | None, titles: TitleReader | None,

@@ -31,24 +31,27 @@ def cards(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> list[
 def test_without_views_the_reference_is_its_scan_upright_and_turned(embedder: Embedder, cards: list[np.ndarray]) -> None:
     card = cards[0]
     expected = embedder.embed([card, np.ascontiguousarray(card[::-1, ::-1])])
-    np.testing.assert_allclose(reference_vectors(embedder, card, 0, "ab" * 32), expected, atol=1e-6)
+    np.testing.assert_allclose(reference_vectors(embedder, [card], 0, ["ab" * 32])[0], expected, atol=1e-6)
 
 
 def test_views_are_drawn_from_the_digest(embedder: Embedder, cards: list[np.ndarray]) -> None:
     card = cards[0]
-    first = reference_vectors(embedder, card, 3, "0f" * 32)
-    np.testing.assert_array_equal(first, reference_vectors(embedder, card, 3, "0f" * 32))
-    other = reference_vectors(embedder, card, 3, "e1" * 32)
+    first = reference_vectors(embedder, [card], 3, ["0f" * 32])[0]
+    np.testing.assert_array_equal(first, reference_vectors(embedder, [card], 3, ["0f" * 32])[0])
+    other = reference_vectors(embedder, [card], 3, ["e1" * 32])[0]
     assert not np.allclose(first, other, atol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    together = reference_vectors(embedder, cards, 3, ["0f" * 32, "e1" * 32, "77" * 32], batch=5)
+    alone = [reference_vectors(embedder, [card], 3, [d])[0] for card, d in zip(cards, ["0f" * 32, "e1" * 32, "77" * 32])]
+    np.testing.assert_allclose(together, np.stack(alone), atol=1e-5)  # each card's views, whatever the batch
 
 
 def test_the_mean_of_views_lies_nearer_photos_of_the_card(embedder: Embedder, cards: list[np.ndarray]) -> None:
     rng = np.random.default_rng(99)  # photos drawn apart from any digest's views
     nearer = []
     for k, card in enumerate(cards):
-        clean = reference_vectors(embedder, card, 0, f"{k:02x}" * 32)[0]
-        viewed = reference_vectors(embedder, card, 8, f"{k:02x}" * 32)[0]
+        clean = reference_vectors(embedder, [card], 0, [f"{k:02x}" * 32])[0, 0]
+        viewed = reference_vectors(embedder, [card], 8, [f"{k:02x}" * 32])[0, 0]
         photos = embedder.embed([augment_crop(card, rng, hardness=1.0, out_size=embedder.input_size)
                                  for _ in range(8)])
         nearer.append(float((photos @ viewed).mean() - (photos @ clean).mean()))
