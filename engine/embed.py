@@ -48,3 +48,12 @@ class Embedder:
         batch = np.ascontiguousarray(np.stack(crops), dtype=np.uint8)
         (out,) = self._session.run(None, {self._input: batch})
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def embed_batched(self, crops: Sequence[np.ndarray], batch: int) -> np.ndarray:
+        """`embed` of at most `batch` crops a model call: one call for many crops grows the
+        session's working memory with their number, one a crop pays the call's overhead each time."""
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        if not len(crops):
+            return self.embed(crops)
+        return np.concatenate([self.embed(crops[i : i + batch]) for i in range(0, len(crops), batch)])

@@ -250,12 +250,8 @@ class Recognizer:
 
     def _rank(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Embed, search, re-rank (`rerankers`): (scores, rows) per crop, best first."""
-        step = self.settings.max_batch
         t0 = time.perf_counter()
-        vectors = (
-            np.concatenate([self.embedder.embed(crops[i : i + step]) for i in range(0, len(crops), step)])
-            if crops else np.zeros((0, self.embedder.dim), np.float32)
-        )
+        vectors = self.embedder.embed_batched(crops, self.settings.max_batch)
         t1 = time.perf_counter()
         k = min(self.settings.search_k, self.searcher.size)
         shortlist = min(max([k, *(r.shortlist for r in self.rerankers)]), self.searcher.size)

@@ -129,7 +129,7 @@ def reference_vectors(embedder: Embedder, images: Sequence[np.ndarray], views: i
         shots += [image] + [augment_crop(image, rng, hardness=VIEW_HARDNESS, out_size=embedder.input_size)
                             for _ in range(views)]
     crops = [c for shot in shots for c in (shot, np.ascontiguousarray(shot[::-1, ::-1]))]
-    vectors = np.concatenate([embedder.embed(crops[i:i + batch]) for i in range(0, len(crops), batch)])
+    vectors = embedder.embed_batched(crops, batch)
     mean = vectors.reshape(len(images), views + 1, 2, embedder.dim).mean(axis=1)
     return mean / np.linalg.norm(mean, axis=2, keepdims=True)
 

@@ -56,3 +56,12 @@ def test_the_mean_of_views_lies_nearer_photos_of_the_card(embedder: Embedder, ca
                                  for _ in range(8)])
         nearer.append(float((photos @ viewed).mean() - (photos @ clean).mean()))
     assert min(nearer) > 0, nearer
+
+
+def test_crops_embedded_in_batches_read_as_in_one_call(embedder: Embedder, cards: list[np.ndarray]) -> None:
+    crops = [*cards, *(np.ascontiguousarray(c[::-1, ::-1]) for c in cards)]
+    np.testing.assert_allclose(embedder.embed_batched(crops, 4), embedder.embed(crops), atol=1e-5)
+    assert embedder.embed_batched([], 4).shape == (0, embedder.dim)
+    assert reference_vectors(embedder, [], 3, []).shape == (0, 2, embedder.dim)
+    with pytest.raises(ValueError):
+        embedder.embed_batched(crops, 0)
