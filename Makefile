@@ -37,7 +37,7 @@ bench: setup
 		--model var/runs/bench-scans708 --json bench/results/recognition.json
 
 # The shipped embedding model, engine/models/card_embedder.onnx (+ .toml): the scans plus
-# generated cards by training/shipped.toml (1000 steps, ~20-25 min on two cores).
+# generated cards by training/shipped.toml (2000 steps, ~33-41 min on two cores).
 model: setup
 	$(BIN)/cardsight train --gallery $(SCANS) --config training/shipped.toml --out var/runs/shipped \
 		--export engine/models/card_embedder.onnx
