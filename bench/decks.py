@@ -122,14 +122,18 @@ def run(title: str, rec: Recognizer, items, count: int, seed: int, sim: PhotoSim
 def pair_answers(answers: tuple[CardAnswer, ...], truths: list[TrueCard]) -> list[int | None]:
     """For each true card, the answer that names it, or None.
 
-    Answers by art pair by centre (`match_detections`). A title-only answer's outline is its
-    card's extrapolated from the open card below, and in a cascade the centres of neighbours lie
-    only 10-20% of a card's height apart, so those pair by the top edge, which is what the strip
-    finder locates: the nearest free true card's top edge within `TOP_EDGE_TOLERANCE`.
+    Answers by art pair by centre (`match_detections`) with the centroid of what is seen of each
+    card: an open card's outline can reach over the strips of the covered cards above it, and the
+    whole outline of the card just above then centres nearer than the open card's. A title-only
+    answer's outline is its card's extrapolated from the open card below, and in a cascade the
+    centres of neighbours lie only 10-20% of a card's height apart, so those pair by the top edge,
+    which is what the strip finder locates: the nearest free true card's top edge within
+    `TOP_EDGE_TOLERANCE`.
     """
     by_art = [i for i, a in enumerate(answers) if a.printing_known]
     out = [by_art[j] if j is not None else None
-           for j in match_detections([answers[i] for i in by_art], [t.quad for t in truths])]  # type: ignore[misc]
+           for j in match_detections([answers[i] for i in by_art], [t.quad for t in truths],  # type: ignore[misc]
+                                     [t.visible_centre for t in truths])]
     candidates = []
     for i, answer in enumerate(answers):
         if answer.printing_known:

@@ -36,6 +36,8 @@ class TrueCard:
     visible: float = 1.0
     title_visible: float = 1.0
     """Share of its title bar in view: a card showing its name can be named even when hidden."""
+    visible_centre: np.ndarray | None = None
+    """Centroid of its part in view (simulated photos only)."""
 
 
 @dataclass(frozen=True)
@@ -165,9 +167,9 @@ def simulated_queries(
         photo = simulate_photo(images, rng, sim)
         truths = [
             TrueCard(items[int(picks[k])].entry.card_id, items[int(picks[k])].entry.name, np.asarray(q),
-                     items[int(picks[k])].entry.face, visible, title)
-            for q, k, visible, title in zip(photo.quads, photo.card_indices, photo.visible_fraction,
-                                            photo.title_visible)
+                     items[int(picks[k])].entry.face, visible, title, seen)
+            for q, k, visible, title, seen in zip(photo.quads, photo.card_indices, photo.visible_fraction,
+                                                  photo.title_visible, photo.visible_centres)
         ]
         yield Query(encode_jpeg(photo.image, int(rng.integers(70, 95))), truths, label=f"sim-{i}")
 
@@ -213,7 +215,8 @@ def evaluate(
     return result
 
 
-def match_detections(found: Sequence[Candidates], quads: Sequence[np.ndarray]) -> list[int | None]:
+def match_detections(found: Sequence[Candidates], quads: Sequence[np.ndarray],
+                     centres: Sequence[np.ndarray | None] | None = None) -> list[int | None]:
     """For each true card, the detection that answers for it, or None.
 
     A detection counts for a true card when its centre lies within half the card's short
@@ -221,14 +224,16 @@ def match_detections(found: Sequence[Candidates], quads: Sequence[np.ndarray]) -
     still counts as finding the card; its crop is judged by the answer). Pairs are taken
     closest first over the whole photo, each detection once: a card half hidden under another
     has its centre near the top card's, and taking true cards in scene order let it claim the
-    top card's detection and leave the top card unfound.
+    top card's detection and leave the top card unfound. `centres` (per true card, None: its
+    outline's centre) measures from another point of the card, such as the centroid of what is seen.
     """
-    centres = [np.asarray(c.quad, float).mean(axis=0) for c in found]
+    found_centres = [np.asarray(c.quad, float).mean(axis=0) for c in found]
     candidates = []
     for i, quad in enumerate(quads):
         limit = 0.5 * min(np.linalg.norm(quad[0] - quad[2]), np.linalg.norm(quad[1] - quad[3]))
-        for j, centre in enumerate(centres):
-            d = float(np.linalg.norm(centre - quad.mean(axis=0)))
+        target = centres[i] if centres is not None and centres[i] is not None else quad.mean(axis=0)
+        for j, centre in enumerate(found_centres):
+            d = float(np.linalg.norm(centre - target))
             if d < limit:
                 candidates.append((d / limit, i, j))
     return pair_closest(candidates, [None] * len(quads))

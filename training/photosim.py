@@ -77,6 +77,8 @@ class SimulatedPhoto:
     visible_fraction: list[float] = field(default_factory=list)
     title_visible: list[float] = field(default_factory=list)
     """Per card, the share of its title bar in view (scenelayout.TITLE_BAND)."""
+    visible_centres: list[np.ndarray | None] = field(default_factory=list)
+    """Per card, the centroid of its part in view (scenelayout.visible_centres)."""
 
 
 def _check_card(card: np.ndarray, what: str) -> None:
@@ -265,7 +267,7 @@ def simulate_photo(cards: Sequence[np.ndarray], rng: np.random.Generator,
     titles = layout.title_visible_fractions(placements, labels, [card.shape for card in cards])
     return SimulatedPhoto(image=image, quads=[p.quad.copy() for p in placements],
                           card_indices=[p.index for p in placements], visible_fraction=fractions,
-                          title_visible=titles)
+                          title_visible=titles, visible_centres=layout.visible_centres(placements, labels))
 
 
 def _crop_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -284,6 +284,18 @@ def visible_fractions(placements: list[Placement], labels: np.ndarray) -> list[f
     return fractions
 
 
+def visible_centres(placements: list[Placement], labels: np.ndarray) -> list[np.ndarray | None]:
+    """Per card: the centroid, in photo pixels, of what is seen of it (None if nothing is).
+
+    In a cascade a covered card's whole outline centres near the open card below it; what
+    is seen of it (its strip) does not, so an answer can be paired with the card it shows."""
+    centres: list[np.ndarray | None] = []
+    for position in range(len(placements)):
+        rows, cols = np.nonzero(labels == position)
+        centres.append(np.array([cols.mean(), rows.mean()]) * LABEL_SCALE if rows.size else None)
+    return centres
+
+
 def title_band(quad: np.ndarray, card_shape: tuple[int, ...]) -> np.ndarray:
     """(4, 2) corners in the photo of the title bar (`TITLE_BAND`) of a card placed at `quad`."""
     height, width = card_shape[:2]

@@ -49,6 +49,16 @@ def test_a_card_under_another_does_not_take_the_top_cards_detection() -> None:
     assert match_detections(found, [under, top, far]) == [None, 0, 1]
 
 
+def test_a_covered_card_is_paired_by_what_is_seen_of_it() -> None:
+    open_card = QUAD + 100
+    covered = open_card - np.array([0.0, 12.0])  # a strip of it shows above the open card
+    answer = [_found(open_card - np.array([0.0, 8.0]))]  # the outline reaches over the strip
+    assert match_detections(answer, [covered, open_card]) == [0, None]  # whole outlines: wrong card
+    strip = covered[:2].mean(axis=0) + np.array([0.0, 6.0])
+    seen = [strip, open_card.mean(axis=0)]
+    assert match_detections(answer, [covered, open_card], seen) == [None, 0]
+
+
 def test_a_detection_too_far_from_every_card_answers_for_none() -> None:
     assert match_detections([_found(QUAD + 60)], [QUAD]) == [None]
     assert match_detections([], [QUAD]) == [None]

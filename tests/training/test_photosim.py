@@ -112,8 +112,12 @@ def test_visible_fraction_matches_the_pixels() -> None:
         photo = simulate_photo(cards, np.random.default_rng(seed), config)
         image = photo.image.astype(int)
         for index, quad, visible in zip(photo.card_indices, photo.quads, photo.visible_fraction):
-            shown = (np.abs(image - colours[index]).sum(axis=2) < 60).sum()
+            mask = np.abs(image - colours[index]).sum(axis=2) < 60
+            shown = mask.sum()
             assert abs(shown / cv2.contourArea(quad) - visible) < 0.1
+            rows, cols = np.nonzero(mask)
+            centre = photo.visible_centres[photo.card_indices.index(index)]
+            assert np.linalg.norm(centre - (cols.mean(), rows.mean())) < 10  # what shows, not the outline (40-57 px off)
             checked += visible < 0.95
     assert checked  # some scenes had overlapping cards
 
