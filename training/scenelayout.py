@@ -289,11 +289,13 @@ def visible_centres(placements: list[Placement], labels: np.ndarray) -> list[np.
 
     In a cascade a covered card's whole outline centres near the open card below it; what
     is seen of it (its strip) does not, so an answer can be paired with the card it shows."""
-    centres: list[np.ndarray | None] = []
-    for position in range(len(placements)):
-        rows, cols = np.nonzero(labels == position)
-        centres.append(np.array([cols.mean(), rows.mean()]) * LABEL_SCALE if rows.size else None)
-    return centres
+    rows, cols = np.nonzero(labels >= 0)
+    owners = labels[rows, cols]
+    counts = np.bincount(owners, minlength=len(placements))
+    xs = np.bincount(owners, weights=cols, minlength=len(placements))
+    ys = np.bincount(owners, weights=rows, minlength=len(placements))
+    return [np.array([xs[i], ys[i]]) / counts[i] * LABEL_SCALE if counts[i] else None
+            for i in range(len(placements))]
 
 
 def title_band(quad: np.ndarray, card_shape: tuple[int, ...]) -> np.ndarray:
