@@ -22,7 +22,7 @@ from engine.decode import decode_image
 from engine.quad import side_lengths, warp_quad
 from engine.recognizer import Recognizer
 from engine.runtime import configure
-from training.evaluate import match_detections, simulated_queries
+from training.evaluate import TrueCard, match_detections, simulated_queries
 from training.gallery import read_gallery
 
 SIZE_BANDS = ((0, 300), (300, 500), (500, 800), (800, 10_000))
@@ -39,7 +39,6 @@ def main() -> int:
     args = p.parse_args()
     items = read_gallery(args.gallery)
     rec = Recognizer.load(args.artifacts)
-    width, height = rec.embedder.input_size
     rows, kinds = [], {"right": 0, "turned 90°": 0, "other": 0, "none": 0}
     try:
         for query in simulated_queries(items, args.photos, seed=args.seed):
@@ -47,13 +46,10 @@ def main() -> int:
             found, _ = rec.analyse(query.data)
             j = match_detections(found, [truth.quad])[0]
             engine_right = j is not None and bool(found[j].matches) and found[j].matches[0].name == truth.name
-            image = decode_image(query.data, target_long_side=rec.settings.decode_long_side,
-                                 min_long_side=rec.settings.decode_min_long_side)
-            true_quad = np.asarray(truth.quad, np.float32)
-            crop = warp_quad(image.rgb, true_quad * image.scale, (width, height))
+            crop, long_side = true_outline_crop(rec, query.data, truth)
             oracle_right = rec.match_crops([crop])[0][0].name == truth.name
             plain = _embedding_alone(rec, [crop] + ([found[j].crop] if j is not None else []))
-            long_side = max(side_lengths(true_quad)) * image.scale
+            true_quad = np.asarray(truth.quad, np.float32)
             rows.append((engine_right, oracle_right, long_side, j is not None and plain[1] == truth.name,
                          plain[0] == truth.name))
             kinds[_corner_kind(found[j].quad if j is not None else None, true_quad)] += 1
@@ -71,6 +67,15 @@ def main() -> int:
             print(f"card long side {low}-{high} px: {int(band.sum())} photos, detector's crop "
                   f"{table[band, 0].mean():.1%}, true corners {table[band, 1].mean():.1%}")
     return 0
+
+
+def true_outline_crop(rec: Recognizer, data: bytes, truth: TrueCard) -> tuple[np.ndarray, float]:
+    """The card cut from the photo as the engine decodes it, at the simulator's true corners (what a
+    perfect detector would hand the recognizer), and its long side in decoded pixels."""
+    image = decode_image(data, target_long_side=rec.settings.decode_long_side,
+                         min_long_side=rec.settings.decode_min_long_side)
+    true_quad = np.asarray(truth.quad, np.float32) * image.scale
+    return warp_quad(image.rgb, true_quad, rec.embedder.input_size), float(max(side_lengths(true_quad)))
 
 
 def _embedding_alone(rec: Recognizer, crops: list[np.ndarray]) -> list[str]:
