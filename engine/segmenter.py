@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.embed import cpu_session
 from engine.frame_cut import area_in_view, cut_outline
-from engine.quad import box_holds, intersect_lines, order_corners, quad_area, side_line
+from engine.quad import box_holds, intersect_lines, order_corners, quad_area, side_line, side_lengths
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ BAND_RADIUS = 2  # half-width of the boundary band in class-map pixels, as train
 MIN_FILL = 0.75  # blob area over quad area (and its inverse): below it the blob is no quad
 MIN_BLOB_PIXELS = 40  # a card whose interior blob is smaller is too small to read
 _BAND_REACH = 3 * BAND_RADIUS + 1  # how far out from a blob its band is looked for
+SQUARE_ON_SCREEN = 0.95
+"""Ratio of a quad's shorter to its longer pair of sides over which which pair is shorter is a
+matter of a pixel or two on the class map: a card seen steeply from one end looks square (a
+simulated photo's Smoke, 0.99 on screen, rectifies to a card's 0.717), and its blob and band may
+then order their corners a quarter turn apart. Both must look so: a playmat patch whose blob is
+squarish but whose band is clearly long the other way stays no card."""
 
 
 class CardSegmenter:
@@ -215,13 +221,20 @@ def quads_from_classes(classes: np.ndarray, around: np.ndarray | None = None, *,
         # indices of the outermost pixels, whose centres sit at +0.5 and outer edges beyond.
         inner_quad, outer_quad = order_corners(inner_quad), order_corners(outer_quad)
         turns = _turns_between(inner_quad, outer_quad)
-        if turns % 2 and not cut:  # (a cut card's sides in view say nothing of which are short)
+        if turns % 2 and not cut and not _looks_square(inner_quad, outer_quad):
+            # (a cut card's sides in view say nothing of which are short, nor do a square-looking
+            # card's: the detector settles those by the perspective-corrected shape)
             continue  # the blob and its band disagree on which sides are short: no card's shape
         middle = (inner_quad + np.roll(outer_quad, -turns, axis=0)) / 2
         quad = middle + np.float32([x0 + 0.5, y0 + 0.5]) + _outward(middle, 0.5)
         if MIN_FILL <= fill <= 1.0 / MIN_FILL:
             found.append(BlobQuad(quad, fill, cut))
     return found
+
+
+def _looks_square(*quads: np.ndarray) -> bool:
+    """Whether each of the quads has two pairs of sides too alike to tell short from long."""
+    return all(min(pair) >= SQUARE_ON_SCREEN * max(pair) for pair in map(side_lengths, quads))
 
 
 def _turns_between(reference: np.ndarray, quad: np.ndarray) -> int:

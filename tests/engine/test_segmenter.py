@@ -79,6 +79,18 @@ def test_square_blob_whose_band_is_long_the_other_way_is_no_card() -> None:
     assert quads_from_classes(classes) == []
 
 
+def test_card_that_looks_square_is_kept_when_blob_and_band_order_it_a_quarter_turn_apart() -> None:
+    # The shipped segmenter's class map of a simulated photo (tests/data/square_card_classes.png):
+    # Alpha's Smoke seen steeply from one end, as wide as tall on screen. Its blob and its band,
+    # both square to a pixel, start their corners a quarter turn apart, which for an oblong
+    # blob means it is no card; here it is noise, and the card was answered "no card" for it.
+    classes = cv2.imread(str(Path(__file__).parents[1] / "data" / "square_card_classes.png"), cv2.IMREAD_GRAYSCALE)
+    truth = np.float32([[36.8, 50.6], [99.3, 64.9], [77.4, 114.4], [30.7, 106.6]])  # the simulator's corners / 10
+    found = quads_from_classes(classes)
+    assert len(found) == 1
+    assert min(np.abs(np.roll(found[0].quad, k, axis=0) - truth).max() for k in range(4)) < 2.0
+
+
 def test_card_with_a_finger_notch_is_one_quad_on_its_true_sides() -> None:
     truth = card_quad((128, 96), CARD_H, 20)
     classes = label_map([truth], MAP_SIZE)
